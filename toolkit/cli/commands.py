@@ -88,3 +88,5 @@ def samples(
     for name, path in paths.items():
         table.add_row(name, str(path), SAMPLES[name].description)
     console.print(table)
+
+from toolkit.cli import models as _models  # noqa: E402,F401  (dftk models ...)
