@@ -90,3 +90,4 @@ def samples(
     console.print(table)
 
 from toolkit.cli import models as _models  # noqa: E402,F401  (dftk models ...)
+from toolkit.cli import plugin_new as _plugin_new  # noqa: E402,F401  (dftk plugin new ...)
