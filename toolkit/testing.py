@@ -382,12 +382,19 @@ def face_backend_problems(backend: Any) -> list[str]:
     if not isinstance(getattr(backend, "priority", None), (int, float)):
         problems.append("priority must be a number")
     if kind == "embedder" and not callable(getattr(backend, "embed", None)):
-        problems.append("an embedder needs embed(aligned_rgb_112) -> np.ndarray")
+        problems.append("an embedder needs embed(aligned_face) -> np.ndarray")
+    try:  # the full protocols live in toolkit.faces.backends once the face pipeline is there
+        from toolkit.faces.backends import _PROTOCOLS
+    except ImportError:
+        return problems
+    protocol = _PROTOCOLS.get(kind)
+    if protocol is not None and not problems and not isinstance(backend, protocol):
+        problems.append(f"does not implement {protocol.__name__} (toolkit.faces.backends)")
     return problems
 
 
 def check_embedder(backend: Any, faces: list[np.ndarray]) -> np.ndarray:
-    """Run ``backend.embed`` on aligned 112x112 RGB faces; returns the (N, D) embeddings.
+    """Run ``backend.embed`` on aligned RGB faces (``input_size`` square); returns (N, D).
 
     Each embedding must be a finite, non-zero 1-D float vector of one length.
     """

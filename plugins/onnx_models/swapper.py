@@ -31,6 +31,8 @@ class ArcFaceEmbedder:
 
     kind = "embedder"
     priority = 10  # below the builtin backends: used when chosen by name
+    input_size = 112  # the tight ArcFace crop: toolkit.faces.align_face(..., size=112, padding=0)
+    crop_padding = 0.0
 
     def __init__(self, model: str = DEFAULT_EMBEDDER, name: str = "arcface_onnx", device: str = "cpu"):
         self.name = name
