@@ -13,7 +13,7 @@ from __future__ import annotations
 from toolkit.hookspecs import hookimpl
 from toolkit.models import ModelSpec
 
-INSIGHTFACE_LICENCE = "InsightFace model licence (non-commercial research only)"
+INSIGHTFACE_LICENCE = "InsightFace model licence"  # non-commercial research use only
 INSIGHTFACE_LICENCE_URL = "https://github.com/deepinsight/insightface#license"
 
 # sha256 values: InsightFace's original files as widely pinned by downstream projects, and
