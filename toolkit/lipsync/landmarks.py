@@ -153,34 +153,36 @@ def apply_mouth(landmarks: np.ndarray, params: np.ndarray, neutral: np.ndarray |
     ref = _check(neutral) if neutral is not None else lm
     if ref.shape[0] != lm.shape[0]:
         raise InputError("neutral and per-frame landmarks have different point counts")
+    out = _apply(lm, params, _weights(ref), _rest_width(ref))
+    dtype = np.asarray(landmarks).dtype
+    return out.astype(dtype if dtype.kind == "f" else np.float32)
+
+
+def _apply(lm: np.ndarray, params: np.ndarray, w: dict[str, np.ndarray], rest_width: float) -> np.ndarray:
     target = clip_params(np.asarray(params, np.float64).reshape(3))
-    w = _weights(ref)
     out = lm.copy()
     frame = _MouthFrame(lm)
     s = frame.scale
 
     # width first: it changes the lip geometry the opening tapers over
-    rest_width = _rest_width(ref)
     want_width = rest_width * (1.0 + WIDTH_GAIN * float(target[1]))
     factor = want_width / max(float(mouth_width(out)), 1e-9) - 1.0
     along = ((out[:, :2] - frame.centre) @ frame.ex)[:, None] * frame.ex[None, :]
     out[:, :2] += factor * w["stretch"][:, None] * along
 
+    gain = _aperture_gain(w)  # taper < 1 off-centre: make the mean of the three pairs move by delta
     for _ in range(OPEN_PASSES):
         delta = float(target[0]) * OPEN_APERTURE * s - float(signed_gap(out))
-        # taper is < 1 off-centre: scale so the measured (mean of three pairs) aperture moves by delta
-        gain = _aperture_gain(w)
         down = (1.0 - UPPER_SHARE) * delta * gain
         up = UPPER_SHARE * delta * gain
-        move = (down * (w["lower"] + w["jaw"]) - up * w["upper"])[:, None] * frame.ey[None, :]
-        out[:, :2] += move
+        out[:, :2] += (down * (w["lower"] + w["jaw"]) - up * w["upper"])[:, None] * frame.ey[None, :]
 
     if target[2] != 0.0:
         p = float(target[2])
         out[:, :2] += (PROTRUDE_EVERSION * s * p * w["evert"])[:, None] * frame.ey[None, :]
         if out.shape[1] == 3:
             out[:, 2] -= PROTRUDE_DEPTH * s * p * w["forward"]
-    return out.astype(np.asarray(landmarks).dtype if np.asarray(landmarks).dtype.kind == "f" else np.float32)
+    return out
 
 
 def _aperture_gain(w: dict[str, np.ndarray]) -> float:
@@ -193,10 +195,17 @@ def _aperture_gain(w: dict[str, np.ndarray]) -> float:
 def apply_mouth_track(landmarks: np.ndarray, params: np.ndarray, neutral: np.ndarray | None = None) -> np.ndarray:
     """:func:`apply_mouth` per frame: ``landmarks`` ``(N, D)`` (one rest face for every frame)
     or ``(T, N, D)`` (per-frame landmarks), ``params`` ``(T, 3)`` -> ``(T, N, D)``."""
-    params = np.asarray(params)
-    lm = np.asarray(landmarks)
+    params = np.asarray(params, np.float64).reshape(-1, 3)
+    lm = np.asarray(landmarks, np.float64)
     if lm.ndim == 2:
-        return np.stack([apply_mouth(lm, p, neutral) for p in params])
-    if lm.shape[0] != params.shape[0]:
-        raise InputError(f"{lm.shape[0]} landmark frames but {params.shape[0]} mouth-parameter frames")
-    return np.stack([apply_mouth(x, p, neutral) for x, p in zip(lm, params)])
+        ref = _check(neutral) if neutral is not None else _check(lm)
+        frames = [lm] * len(params)
+    elif lm.ndim == 3 and lm.shape[0] == params.shape[0]:
+        if neutral is None:
+            return np.stack([apply_mouth(x, p) for x, p in zip(lm, params)])
+        ref = _check(neutral)
+        frames = list(lm)
+    else:
+        raise InputError(f"landmarks {lm.shape} do not match {params.shape[0]} mouth-parameter frames")
+    w, rest_width = _weights(ref), _rest_width(ref)  # once for the whole track
+    return np.stack([_apply(_check(x), p, w, rest_width) for x, p in zip(frames, params)])
