@@ -70,7 +70,9 @@ def _mel_to_hz(m: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, rate: int = SAMPLE_RATE, fmin: float = FMIN, fmax: float = FMAX) -> np.ndarray:
+def mel_filterbank(
+    n_mels: int = N_MELS, n_fft: int = N_FFT, rate: int = SAMPLE_RATE, fmin: float = FMIN, fmax: float = FMAX
+) -> np.ndarray:
     """Slaney-normalised triangular filters, shape ``(n_mels, n_fft // 2 + 1)``."""
     freqs = np.linspace(0, rate / 2, n_fft // 2 + 1)
     edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))

@@ -122,7 +122,11 @@ def mouth_params_from_landmarks(landmarks: np.ndarray, neutral: np.ndarray | Non
     """
     lm = np.asarray(landmarks, np.float64)
     if lm.ndim == 3:
-        return np.stack([mouth_params_from_landmarks(x, neutral) if np.all(np.isfinite(x)) else np.full(3, np.nan, np.float32) for x in lm])
+        rows = [
+            mouth_params_from_landmarks(x, neutral) if np.all(np.isfinite(x)) else np.full(3, np.nan, np.float32)
+            for x in lm
+        ]
+        return np.stack(rows) if rows else np.zeros((0, 3), np.float32)
     lm = _check(lm)
     out = np.zeros(3, np.float32)
     out[0] = mouth_aperture(lm) / OPEN_APERTURE

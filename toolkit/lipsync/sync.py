@@ -106,7 +106,13 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def av_sync(aperture: np.ndarray, envelope: np.ndarray, fps: float, max_lag_s: float = 0.5, max_lag_frames: int | None = None) -> SyncResult:
+def av_sync(
+    aperture: np.ndarray,
+    envelope: np.ndarray,
+    fps: float,
+    max_lag_s: float = 0.5,
+    max_lag_frames: int | None = None,
+) -> SyncResult:
     """Best lag within +-``max_lag`` frames between mouth aperture and audio envelope.
 
     ``aperture[t]`` is compared with ``envelope[t - lag]``; the lag with the highest
