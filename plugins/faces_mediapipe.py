@@ -60,7 +60,10 @@ class _Graph:
         return out
 
     def reset(self) -> None:
-        self.solution.reset()
+        # reset() rebuilds the graph: its next first call logs again.
+        with quiet_stderr():
+            self.solution.reset()
+        self._warm = False
 
     def close(self) -> None:
         self.solution.close()

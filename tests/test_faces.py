@@ -21,6 +21,7 @@ from toolkit.faces import (
     face_mask,
     get_backend,
     get_detector,
+    get_landmarker,
     paste_back,
     template,
     warp_to_frame,
@@ -45,6 +46,22 @@ def _run_cli(args: list[str], capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.fixture(scope="module", autouse=True)
+def builtin_face_plugins():
+    """Only this package's face plugins, so other installed plugins cannot change results."""
+    import plugins.faces_mediapipe
+    import plugins.faces_mtcnn
+    from toolkit.plugins import PluginHost, get_host, set_host
+
+    previous = get_host()
+    host = PluginHost(load_entry_points=False)
+    host.register(plugins.faces_mediapipe, "faces_mediapipe", "builtin")
+    host.register(plugins.faces_mtcnn, "faces_mtcnn", "builtin")
+    set_host(host)
+    yield host
+    set_host(previous)
+
+
 @pytest.fixture(scope="module")
 def single_face_frames(sample) -> list[Frame]:
     return list(VideoReader(sample("single_face.mp4")))
@@ -62,20 +79,28 @@ def photo(sample):
 
 
 # -- backends -------------------------------------------------------------------------
+def test_builtin_backends_are_declared_as_entry_points():
+    import importlib.metadata
+
+    declared = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="dftk")}
+    assert declared["faces_mediapipe"] == "plugins.faces_mediapipe"
+    assert declared["faces_mtcnn"] == "plugins.faces_mtcnn"
+
+
 def test_builtin_backends_are_registered_and_selectable():
-    assert {"mediapipe", "mtcnn"} <= {b.name for b in available_backends("detector")}
-    assert "mediapipe_mesh" in {b.name for b in available_backends("landmarker")}
+    assert [b.name for b in available_backends("detector")] == ["mediapipe", "mtcnn"]
+    assert [b.name for b in available_backends("landmarker")] == ["mediapipe_mesh"]
     assert get_detector().name == "mediapipe"  # highest priority
     assert get_backend("detector", "mtcnn").name == "mtcnn"
     with pytest.raises(PluginError, match="no face detector called 'nope'.*mediapipe"):
         get_detector("nope")
     with pytest.raises(PluginError, match="no face embedder"):
-        get_backend("embedder")
+        get_backend("embedder")  # none among the builtin face plugins
 
 
-def test_a_plugin_backend_with_higher_priority_wins():
+def test_a_plugin_backend_with_higher_priority_wins(builtin_face_plugins):
     from toolkit.hookspecs import hookimpl
-    from toolkit.plugins import PluginHost, get_host, set_host
+    from toolkit.plugins import PluginHost, set_host
 
     class Fake:
         name, kind, priority = "fake_detector", "detector", 1000
@@ -83,20 +108,27 @@ def test_a_plugin_backend_with_higher_priority_wins():
         def detect(self, image):
             return []
 
+    class Broken:  # claims to be a landmarker but has none of its methods
+        name, kind, priority = "broken_mesh", "landmarker", 1000
+
     class Plugin:
         @hookimpl
         def register_face_backends(self, register):
             register(Fake())
+            register(Broken())
 
-    previous = get_host()
-    host = PluginHost()
+    host = PluginHost(load_entry_points=False)
+    for name in builtin_face_plugins.info:
+        host.register(builtin_face_plugins.pm.get_plugin(name), name, "builtin")
     host.register(Plugin(), "fake")
     set_host(host)
     try:
         assert get_detector().name == "fake_detector"
         assert get_detector("mediapipe").name == "mediapipe"
+        assert get_landmarker().name == "mediapipe_mesh"  # the broken one is left out ...
+        assert any(f.plugin == "fake" and "broken_mesh" in f.error for f in host.failures)  # ... and reported
     finally:
-        set_host(previous)
+        set_host(builtin_face_plugins)
 
 
 # -- detection and mesh -----------------------------------------------------------------

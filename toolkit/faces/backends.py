@@ -104,9 +104,23 @@ def available_backends(kind: str) -> list[Any]:
     """Registered backends of one kind that implement its protocol, best first."""
     if kind not in KINDS:
         raise ValueError(f"unknown face backend kind {kind!r}; one of {', '.join(KINDS)}")
-    from toolkit.plugins import get_host
+    from toolkit.plugins import PluginFailure, get_host
 
-    backends = [b for b in get_host().face_backends(kind).values() if isinstance(b, _PROTOCOLS[kind])]
+    host = get_host()
+    registered = host.face_backends(kind)
+    backends = []
+    for plugin_name, item in host.collect("register_face_backends"):
+        name = getattr(item, "name", None)
+        if registered.get(name) is not item:
+            continue
+        if isinstance(item, _PROTOCOLS[kind]):
+            backends.append(item)
+            continue
+        # Shown by `dftk plugins`; the backend is left out rather than failing later.
+        failure = PluginFailure(plugin_name, "register_face_backends",
+                                f"face {kind} {name!r} lacks the {_PROTOCOLS[kind].__name__} methods")
+        if failure not in host.failures:
+            host.failures.append(failure)
     return sorted(backends, key=lambda b: (-int(getattr(b, "priority", 0)), b.name))
 
 

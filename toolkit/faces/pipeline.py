@@ -78,6 +78,9 @@ class FacePipeline:
     ``detector`` / ``landmarker`` are backend names, backend objects, or ``None`` for the
     highest-priority installed one. ``keep_images`` attaches each decoded frame to its
     :class:`FrameFaces` so consumers need not decode the clip again.
+
+    One pipeline follows one clip at a time and is not thread-safe; the backends'
+    models are shared process-wide, so creating a pipeline per job is cheap.
     """
 
     def __init__(
@@ -93,9 +96,11 @@ class FacePipeline:
     ):
         if detect_every < 1:
             raise ValueError("detect_every must be >= 1")
-        self.detector: FaceDetectorBackend = detector if not (detector is None or isinstance(detector, str)) else get_detector(detector)
+        self.detector: FaceDetectorBackend = (
+            get_detector(detector) if detector is None or isinstance(detector, str) else detector
+        )
         self.landmarker: LandmarkerBackend = (
-            landmarker if not (landmarker is None or isinstance(landmarker, str)) else get_landmarker(landmarker)
+            get_landmarker(landmarker) if landmarker is None or isinstance(landmarker, str) else landmarker
         )
         self.detect_every = detect_every
         self.max_faces = max_faces
