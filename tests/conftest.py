@@ -1,4 +1,4 @@
-"""Shared fixtures: a throw-away DFTK_HOME per session, samples from the shared cache."""
+"""Shared fixtures: a throw-away DFTK_HOME per test session, real samples from the cache."""
 
 from __future__ import annotations
 
@@ -9,25 +9,33 @@ import pytest
 
 from toolkit.paths import samples_dir
 
-# Resolved before DFTK_HOME moves, so every session reuses one verified sample cache.
-_SAMPLES = samples_dir()
+# Resolve the shared sample cache before DFTK_HOME moves, so every session reuses it.
+os.environ.setdefault("DFTK_SAMPLES_DIR", str(samples_dir()))
 
 
 @pytest.fixture(scope="session", autouse=True)
-def dftk_home(tmp_path_factory: pytest.TempPathFactory):
+def dftk_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("dftk_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DFTK_HOME", str(home))
-        mp.setenv("DFTK_SAMPLES_DIR", os.environ.get("DFTK_SAMPLES_DIR", str(_SAMPLES)))
-        yield home
+    os.environ["DFTK_HOME"] = str(home)
+    return home
 
 
 @pytest.fixture(scope="session")
-def sample(dftk_home):
-    """``sample("single_face.mp4")`` -> path of a verified sample file."""
-    from toolkit.samples import sample_path
+def samples() -> dict[str, Path]:
+    from toolkit.samples import fetch_samples
 
-    def get(name: str) -> Path:
-        return sample_path(name)
+    return fetch_samples()
 
-    return get
+
+@pytest.fixture
+def run_cli(capfd):
+    """Run ``dftk`` in-process; return (exit code, stdout, stderr)."""
+    from toolkit.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capfd.readouterr()
+        code = main([str(a) for a in args])
+        out, err = capfd.readouterr()
+        return code, out, err
+
+    return run

@@ -46,6 +46,12 @@ def _run_cli(args: list[str], capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.fixture(scope="session")
+def sample(samples):
+    """``sample("single_face.mp4")`` -> path of a verified sample (shared conftest cache)."""
+    return samples.__getitem__
+
+
 @pytest.fixture(scope="module", autouse=True)
 def builtin_face_plugins():
     """Only this package's face plugins, so other installed plugins cannot change results."""
