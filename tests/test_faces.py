@@ -212,6 +212,32 @@ def test_alignment_from_detector_keypoints(photo):
             assert np.hypot(*np.subtract(eyes[eye], target[eye])) < 0.04 * 256, name
 
 
+def test_embed_face_aligns_to_the_embedders_crop(photo):
+    from toolkit.faces import embed_face
+
+    image, face, _ = photo
+
+    class PixelEmbedder:  # stands in for a real model: the aligned pixels, coarsely
+        name, kind, priority = "pixels", "embedder", 0
+        input_size, crop_padding = 96, 0.1
+        seen: list = []
+
+        def embed(self, aligned):
+            self.seen.append(aligned.shape)
+            return cv2.resize(aligned, (12, 12), interpolation=cv2.INTER_AREA).astype(np.float32).ravel() - 128
+
+    embedder = PixelEmbedder()
+    # The same face moved 40 px right and 25 px down: alignment must cancel the move.
+    moved = np.ascontiguousarray(np.roll(image, (25, 40), axis=(0, 1)))
+    moved_face = detect_faces(moved).faces[0]
+    a, b = embed_face(image, face, embedder), embed_face(moved, moved_face, embedder)
+    assert embedder.seen == [(96, 96, 3), (96, 96, 3)]
+    assert abs(np.linalg.norm(a) - 1) < 1e-5
+    assert float(a @ b) > 0.98
+    # A different region of the photo is a different "identity".
+    assert float(a @ embed_face(image, {"right_eye": (60.0, 60.0), "left_eye": (120.0, 60.0)}, embedder)) < 0.9
+
+
 # -- masks and paste-back ------------------------------------------------------------------
 def test_masks_are_nested_and_in_place(photo):
     image, face, mtcnn_face = photo

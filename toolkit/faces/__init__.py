@@ -19,6 +19,7 @@ from toolkit.faces.backends import (
     get_landmarker,
 )
 from toolkit.faces.blending import feather_mask, match_colors, paste_back
+from toolkit.faces.identity import embed_face, embedder_crop
 from toolkit.faces.masks import face_mask, face_masks
 from toolkit.faces.pipeline import FacePipeline, detect_faces
 from toolkit.faces.records import FIVE_POINTS, DetectedFace, FrameFaces, MeshFace, TrackedFace
@@ -46,6 +47,8 @@ __all__ = [
     "alignment_matrix",
     "available_backends",
     "detect_faces",
+    "embed_face",
+    "embedder_crop",
     "face_mask",
     "face_masks",
     "feather_mask",

@@ -64,11 +64,17 @@ class LandmarkerBackend(Protocol):
 
 @runtime_checkable
 class EmbedderBackend(Protocol):
+    """An identity embedder.
+
+    It should also say which crop it wants, as ``input_size`` (side of the square
+    aligned crop) and ``crop_padding`` (the ``padding`` of :func:`toolkit.faces.align_face`);
+    without them the ArcFace convention applies: 112 px, padding 0. See
+    :func:`toolkit.faces.identity.embed_face`.
+    """
+
     name: str
     kind: str  # "embedder"
     priority: int
-    input_size: int  # side of the square aligned crop it expects
-    crop_padding: float  # the ``padding`` to pass to :func:`toolkit.faces.align_face`
 
     def embed(self, aligned_face: np.ndarray) -> np.ndarray:
         """Identity embedding (1-D float32, L2-normalised) of an aligned RGB crop."""
