@@ -1,9 +1,11 @@
-"""Builtin detector: audio-visual sync (mouth opening vs speech loudness: offset and correlation).
+"""Builtin detector: audio-visual sync (mouth opening vs speech loudness: lag and correlation).
 
-The mapping from (|offset|, peak correlation, zero-lag correlation) to a score is a logistic
-regression fitted on *constructed* pairs (``weights/avsync.json``, ``dftk train-detector avsync``):
-the sample clips have no on-camera speech, so there is no real talking-head data to fit on.
-Not applicable without an audio track, without speech in it, or without a tracked mouth.
+The measures are the lip-sync module's (:mod:`toolkit.lipsync.sync`). The mapping from
+(|lag|, correlation at the best lag, correlation at zero lag) to a score is a logistic
+regression fitted on *constructed* pairs (``weights/avsync.json``, ``dftk train-detector
+avsync``): the sample clips have no on-camera speech, so there is no real talking-head data
+to fit on. Not applicable without an audio track, without speech in it while the face is
+visible, or without a tracked mouth.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ class AvSyncDetector(Detector):
 
     def analyze(self, clip: ClipAnalysis) -> DetectorResult:
         from toolkit.detection import calibration
-        from toolkit.detection.avsync import MIN_VOICED_SECONDS, av_sync, mouth_aperture, speech_envelope, sync_features
+        from toolkit.detection.avsync import (MIN_VOICED_SECONDS, av_sync, mouth_aperture, speech_envelope,
+                                              sync_dict, sync_features)
 
         if clip.is_image:
             return self.not_applicable("a still image has no audio")
@@ -56,12 +59,12 @@ class AvSyncDetector(Detector):
         track_id, run = picked
         positions = [p for p, _ in run]
         times = np.array([clip.frames[p].time for p in positions])
-        aperture = np.array([mouth_aperture(f.landmarks) for _, f in run])
-        envelope, voiced = speech_envelope(clip.audio, clip.audio_rate, times)
+        aperture = np.asarray(mouth_aperture(np.stack([f.landmarks for _, f in run])), np.float64)
+        envelope, voiced = speech_envelope(clip.audio, clip.audio_rate, float(times[0]), fps, len(positions))
         voiced_s = voiced.sum() / fps
         if voiced_s < MIN_VOICED_SECONDS:
             return self.not_applicable(f"no speech in the audio track while the face is visible "
-                                       f"({voiced_s:.1f} s voiced, {MIN_VOICED_SECONDS:.1f} s needed)",
+                                       f"({voiced_s:.1f} s of speech, {MIN_VOICED_SECONDS:.1f} s needed)",
                                        voiced_seconds=float(voiced_s))
         cal = calibration.load(params_path())
         m = av_sync(aperture, envelope, fps)
@@ -77,15 +80,18 @@ class AvSyncDetector(Detector):
             centre = min(start + win // 2, len(positions) - 1)
             scores.append(FrameScore(positions[centre], float(times[centre]), track_id,
                                      float(cal.score(sync_features(wm))[0])))
+        facts = sync_dict(m)
         evidence = [
-            Evidence("trace", f"mouth opening, face {track_id}", {"times": times, "values": aperture, "unit": "gap / width"}),
+            Evidence("trace", f"mouth opening, face {track_id}", {"times": times, "values": aperture,
+                                                                  "unit": "inner-lip gap / eye distance"}),
             Evidence("trace", "speech loudness", {"times": times, "values": envelope, "unit": "dB above floor"}),
-            Evidence("fact", "audio-visual offset", m.to_dict()),
+            Evidence("fact", "audio-visual lag", {**facts, "speech_seconds": round(float(voiced_s), 2)}),
         ]
-        explanation = (f"lip sync: best match at {m.offset_s * 1000:+.0f} ms (audio after mouth) with correlation "
-                       f"{m.correlation:.2f} -> score {clip_score:.2f}")
+        explanation = (f"lip sync: best match with the mouth {abs(m.lag_seconds) * 1000:.0f} ms "
+                       f"{'after' if m.lag_seconds > 0 else 'before'} the sound, correlation "
+                       f"{facts['correlation']:.2f} -> score {clip_score:.2f}")
         return self.result(clip_score=clip_score, frame_scores=scores, evidence=evidence, explanation=explanation,
-                           details={**m.to_dict(), "voiced_seconds": float(voiced_s)})
+                           details={**facts, "speech_seconds": float(voiced_s)})
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 Training-free measurements (:mod:`toolkit.detection.rppg`) mapped to a score by a one-class
 calibration fitted on real clips (``weights/rppg.json``, ``dftk train-detector rppg``): 0.5 means
-"as coherent as the real clips", higher means less. Needs at least 4 s of a steadily tracked face.
+"as coherent as the real clips", higher means less. Needs at least 3.5 s of a steadily tracked face.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class RppgDetector(Detector):
             return self.not_applicable("no face found")
         runs = measure_tracks(clip)
         if not runs:
-            return self.not_applicable(f"no face was tracked steadily for {MIN_SECONDS:.0f} s with forehead and cheeks in view")
+            return self.not_applicable(f"no face was tracked steadily for {MIN_SECONDS:g} s with forehead and cheeks in view")
         cal = calibration.load(params_path())
         fps = clip.fps
         scores, evidence, run_scores, weights, feats = [], [], [], [], []

@@ -34,7 +34,7 @@ class SpectralDetector(Detector):
         return SpectralDetector._model[1]
 
     def analyze(self, clip: ClipAnalysis) -> DetectorResult:
-        from toolkit.detection.spectral import face_patch, profile
+        from toolkit.detection.spectral import BINS, features
 
         rows, profiles = [], []
         for track_id in clip.track_ids():
@@ -43,10 +43,10 @@ class SpectralDetector(Detector):
                 keep = np.linspace(0, len(faces) - 1, MAX_PATCHES_PER_TRACK).round().astype(int)
                 faces = [faces[i] for i in keep]
             for pos, face in faces:
-                patch = face_patch(clip.frames[pos].image, face.points)
-                if patch is not None:
+                f = features(clip.frames[pos].image, face.points)
+                if f is not None:
                     rows.append((pos, face.track_id))
-                    profiles.append(profile(patch))
+                    profiles.append(f)
         if not rows:
             if not clip.has_faces:
                 return self.not_applicable("no face found")
@@ -59,20 +59,21 @@ class SpectralDetector(Detector):
         for s in scores:
             per_frame[s.frame] = max(per_frame.get(s.frame, 0.0), s.score)
         clip_score = float(np.mean(list(per_frame.values())))
-        mean_profile = P.mean(axis=0)
-        freqs = (np.arange(len(mean_profile)) + 0.5) / len(mean_profile) * 0.5
+        mean_features = P.mean(axis=0)
+        freqs = (np.arange(BINS) + 0.5) / BINS * 0.5
         evidence = [Evidence("trace", "face power spectrum", {
-            "x": freqs, "values": mean_profile, "reference": model.mean, "reference_label": "real faces (fit)",
-            "x_unit": "cycles/pixel",
-            "unit": "log10 power (mean removed)"})]
-        # Where the clip's spectrum departs most from the real reference, in the classifier's terms.
-        contrib = ((mean_profile - model.mean) / model.scale) * model.coef
-        band = "high" if contrib[len(contrib) // 2:].sum() > contrib[: len(contrib) // 2].sum() else "low-to-mid"
-        explanation = (f"face spectrum: mean score {clip_score:.2f} over {len(per_frame)} frames; the {band} frequencies "
-                       f"weigh most")
+            "x": freqs, "values": mean_features[:BINS], "reference": model.mean[:BINS],
+            "reference_label": "real faces (fit)", "x_unit": "cycles/pixel", "unit": "log10 power (mean removed)"})]
+        # Which part of the measurement moved the score most, in the classifier's own terms.
+        contrib = ((mean_features - model.mean) / model.scale) * model.coef
+        parts = {"low-to-mid frequencies of the face": contrib[: BINS // 2].sum(),
+                 "high frequencies of the face": contrib[BINS // 2:BINS].sum(),
+                 "difference between chin and brow": contrib[BINS:].sum()}
+        lead = max(parts, key=lambda k: abs(parts[k]))
+        explanation = (f"face spectrum: mean score {clip_score:.2f} over {len(per_frame)} frames; the {lead} "
+                       f"weigh{'s' if lead.startswith('difference') else ''} most")
         return self.result(clip_score=clip_score, frame_scores=scores, evidence=evidence, explanation=explanation,
-                           details={"patches": len(rows), "logit_contribution_high_band": float(contrib[len(contrib) // 2:].sum()),
-                                    "logit_contribution_low_band": float(contrib[: len(contrib) // 2].sum())})
+                           details={"patches": len(rows), "logit_contributions": {k: float(v) for k, v in parts.items()}})
 
 
 @hookimpl

@@ -74,6 +74,13 @@ def analyse_clip(
     pipeline = FacePipeline(face_detector, landmarker, keep_images=True)
     spans = plan.windows if plan.windows is not None else [(0.0, None)]
     try:
+        if info.is_image:  # static mode: detection and mesh once, no tracking
+            image = next(iter(VideoReader(path, max_side=max_side))).image
+            result = pipeline.process_image(image)
+            frames.append(AnalysedFrame(0, 0.0, 0, image, [_observation(f) for f in result.faces]))
+            if progress:
+                progress(1, 1, "face pass")
+            spans = []
         for segment, (start, end) in enumerate(spans):
             reader = VideoReader(path, max_side=max_side, start=start, end=end)
             source = _strided(iter(reader), plan.stride)

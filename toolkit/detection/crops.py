@@ -8,6 +8,8 @@ exactly the same path, so real faces look the same to the network in both.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -82,6 +84,12 @@ def interocular(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[RIGHT_EYE_OUTER, :2] - points[LEFT_EYE_OUTER, :2]))
 
 
+@lru_cache(maxsize=256)
+def _disk(r: int) -> np.ndarray:
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    return (xx ** 2 + yy ** 2) <= r * r
+
+
 def skin_region_means(image: np.ndarray, points: np.ndarray) -> dict[str, np.ndarray]:
     """Mean RGB (float64, 0-255) of each skin region of one face; regions off the frame are left out."""
     h, w = image.shape[:2]
@@ -90,12 +98,9 @@ def skin_region_means(image: np.ndarray, points: np.ndarray) -> dict[str, np.nda
     for name, (indices, radius) in SKIN_REGIONS.items():
         cx, cy = points[list(indices), :2].mean(axis=0)
         r = max(2, int(round(radius * iod)))
-        x0, x1 = int(cx) - r, int(cx) + r + 1
-        y0, y1 = int(cy) - r, int(cy) + r + 1
-        if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+        x0, y0 = int(round(cx)) - r, int(round(cy)) - r
+        if x0 < 0 or y0 < 0 or x0 + 2 * r + 1 > w or y0 + 2 * r + 1 > h:
             continue
-        patch = image[y0:y1, x0:x1].astype(np.float64)
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        disk = (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
-        out[name] = patch[disk].mean(axis=0)
+        patch = image[y0:y0 + 2 * r + 1, x0:x0 + 2 * r + 1]
+        out[name] = patch[_disk(r)].mean(axis=0, dtype=np.float64)
     return out

@@ -1,13 +1,13 @@
 """Fit the signal detectors' calibrations (``dftk train-detector temporal|rppg|avsync``).
 
 * temporal, rppg: one-class calibrations on **real clips only**. Each clip is analysed
-  once (the shared pass) and cut into overlapping chunks (temporal: 4 s every 2 s; rppg:
-  6 s every 3 s); each chunk's features are one real example. Per-frame temporal features
+  once (the shared pass) and cut into overlapping chunks of 4 s every 2 s; each
+  chunk's features (per face track) are one real example. Per-frame temporal features
   over all real frames give the frame-level calibration.
 * avsync: a logistic regression on **constructed pairs**, because no sample clip shows
   someone speaking. Mouth-aperture traces come from the real clips' meshes; a "speech
   envelope" is built from each trace: in sync (the trace delayed 0-100 ms, squashed,
-  plus noise) or out of sync (delayed 200-500 ms either way, or taken from another part
+  plus noise) or out of sync (delayed 200-600 ms either way, or taken from another part
   of the clips). The calibration therefore encodes the method's premise on realistic
   mouth motion, not measured talking-head statistics; the model card says so.
 """
@@ -95,12 +95,12 @@ def fit_rppg(paths: list[Path], out: Path, progress: Progress | None = None, is_
     clips = _video_analyses(paths, progress, is_cancelled)
     rows = []
     for clip in clips:
-        for chunk in chunks(clip, 6.0, 3.0):
+        for chunk in chunks(clip, 4.0, 2.0):
             rows.extend(m.features() for _, _, _, m in measure_tracks(chunk))
     if len(rows) < 2:
-        raise ModelError("not enough tracked face footage (at least two 6 s chunks) to calibrate the pulse detector")
+        raise ModelError("not enough tracked face footage (at least two 4 s chunks) to calibrate the pulse detector")
     record = {"method": "one-class calibration on real clips (signed z-scores)", "trained_by": "dftk train-detector rppg",
-              **_card_note(clips, len(rows), "6 s chunks every 3 s of real clips, one per face track"),
+              **_card_note(clips, len(rows), "4 s chunks every 2 s of real clips, one per face track"),
               "seconds": round(time.time() - start, 1)}
     cal = calibration.OneClassCalibration.fit(FEATURE_NAMES, np.array(rows), signs=[-1, -1], record=record,
                                               min_scale=[0.05, 0.5])
@@ -115,12 +115,15 @@ def _mouth_traces(clips: list[ClipAnalysis], min_frames: int) -> list[tuple[np.n
     for clip in clips:
         for tid in clip.track_ids():
             for run in clip.runs(tid, min_length=min_frames):
-                traces.append((np.array([mouth_aperture(f.landmarks) for _, f in run]), clip.fps))
+                traces.append((np.asarray(mouth_aperture(np.stack([f.landmarks for _, f in run])), np.float64), clip.fps))
     return traces
 
 
 def _envelope_from(aperture: np.ndarray, fps: float, lag_s: float, rng: np.random.Generator) -> np.ndarray:
-    """A loudness trace (dB above floor) that follows ``aperture`` ``lag_s`` later (negative: earlier)."""
+    """A loudness trace (dB above floor) that follows ``aperture`` ``lag_s`` later (negative: earlier).
+
+    The sound of an opening mouth comes with it or a little after it; speech loudness grows
+    sub-linearly with the opening, and breath, room noise and consonants add noise."""
     lag = int(round(lag_s * fps))
     a = np.roll(aperture, lag)
     if lag > 0:
@@ -150,7 +153,7 @@ def constructed_pairs(traces: list[tuple[np.ndarray, float]], n: int, seconds: f
             env = _envelope_from(ap, fps, rng.uniform(0.0, 0.1), rng)[s:s + win]
             label = 0
         elif rng.random() < 0.6:
-            shift = rng.uniform(0.2, 0.5) * (1 if rng.random() < 0.5 else -1)
+            shift = rng.uniform(0.2, 0.6) * (1 if rng.random() < 0.5 else -1)
             env = _envelope_from(ap, fps, shift, rng)[s:s + win]
             label = 1
         else:
@@ -178,11 +181,11 @@ def fit_avsync(paths: list[Path], out: Path, seed: int = 0, progress: Progress |
         raise ModelError("no face tracked long enough (3 s) to build constructed audio-visual pairs")
     Xtr, ytr = constructed_pairs(traces, 1500, 3.0, rng)
     Xva, yva = constructed_pairs(traces, 500, 3.0, np.random.default_rng(seed + 1))
-    names = ["abs_offset_s", "peak_correlation", "zero_lag_correlation"]
+    names = ["abs_lag_s", "correlation", "correlation_at_zero"]
     record = {"method": "logistic regression on constructed pairs", "trained_by": "dftk train-detector avsync",
               "clips": [c.path.name for c in clips], "pairs": int(len(ytr)),
               "construction": "mouth-aperture traces of the real clips; envelope = sqrt-compressed trace "
-                              "+ noise, delayed 0-100 ms (in sync) or 200-500 ms / from elsewhere (out of sync)",
+                              "+ noise, delayed 0-100 ms (in sync) or 200-600 ms / from elsewhere (out of sync)",
               "caveat": "no real talking-head audio was available; calibrated on constructed pairs only",
               "seconds": round(time.time() - start, 1)}
     cal = calibration.LogisticCalibration.fit(names, Xtr, ytr, record=record)
@@ -199,7 +202,7 @@ def write_signal_card(params: Path, kind: str, record: dict, note: str | None = 
         "temporal": ("Landmark jitter and face-only flicker, z-scored against real clips.",
                      "Calibrated on real clips only; a real clip with unusual motion or lighting can score high."),
         "rppg": ("Pulse coherence across forehead and cheeks and pulse SNR, z-scored against real clips.",
-                 "Needs >= 4 s of a steady, well-lit face; compressed 360p video carries a weak pulse, and the "
+                 "Needs >= 3.5 s of a steady, well-lit face; compressed 360p video carries a weak pulse, and the "
                  "real reference holds very few clips."),
         "avsync": ("Lag and correlation of mouth opening against speech loudness, mapped by a logistic regression.",
                    "Calibrated on constructed pairs only: the sample clips contain no on-camera speech."),

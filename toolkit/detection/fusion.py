@@ -1,7 +1,7 @@
 """Fuse detector clip scores into one calibrated probability and a verdict band.
 
-The fused probability is a logistic regression on the logits of the fused detectors' clip
-scores, fitted on the detection benchmark's training split (``benchmarks/detection.py``
+The fused probability is a logistic regression (non-negative weights, class-balanced, L2)
+on the logits of the fused detectors' clip scores, fitted on the detection benchmark's units (``benchmarks/detection.py``
 writes ``fusion.json`` beside this module; its record says on what). Features are *not*
 standardised and a detector that is not applicable contributes a logit of 0, so a missing
 detector adds nothing and the per-detector breakdown is exact: each detector's
@@ -68,8 +68,34 @@ class FusionModel:
 
 def fit_fusion(names: list[str], X: np.ndarray, y: np.ndarray, record: dict | None = None, C: float = 1.0,
                bands: dict[str, float] | None = None) -> FusionModel:
-    """Fit the fusion on logit features ``X`` (N, len(names)) with labels ``y`` (1 = manipulated)."""
-    cal = LogisticCalibration.fit(names, X, y, C=C, standardize=False, record=record or {})
+    """Fit the fusion on logit features ``X`` (N, len(names)) with labels ``y`` (1 = manipulated).
+
+    Class-balanced logistic loss with an L2 penalty (``1 / (2C) |w|^2``) and **non-negative
+    weights**: every detector's score already points the same way (higher = more likely
+    manipulated), so a negative weight could only be an artefact of a small training set,
+    and it would make the report's breakdown read backwards.
+    """
+    from scipy.optimize import minimize
+
+    X = np.atleast_2d(np.asarray(X, np.float64))
+    y = np.asarray(y, np.float64)
+    if len(set(y.tolist())) < 2:
+        raise ModelError("need real and manipulated examples to fit the fusion")
+    sample_w = np.where(y == 1, 0.5 / y.sum(), 0.5 / (len(y) - y.sum())) * len(y)
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = params[:-1], params[-1]
+        z = X @ w + b
+        p = sigmoid(z)
+        nll = np.sum(sample_w * (np.logaddexp(0, z) - y * z))
+        grad_z = sample_w * (p - y)
+        grad = np.r_[X.T @ grad_z + w / C, grad_z.sum()]
+        return float(nll + 0.5 / C * w @ w), grad
+
+    bounds = [(0.0, None)] * X.shape[1] + [(None, None)]
+    res = minimize(loss, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+    w, b = res.x[:-1], float(res.x[-1])
+    cal = LogisticCalibration(list(names), np.zeros(len(names)), np.ones(len(names)), w, b, record or {})
     return FusionModel(cal, dict(bands or DEFAULT_BANDS), record or {})
 
 

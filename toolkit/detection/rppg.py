@@ -25,7 +25,7 @@ from scipy.signal import butter, sosfiltfilt
 from toolkit.detection.crops import SKIN_REGIONS, skin_region_means
 
 BAND = (0.7, 4.0)  # Hz, 42-240 beats per minute
-MIN_SECONDS = 4.0
+MIN_SECONDS = 3.5
 MIN_FPS = 8.0
 POS_WINDOW_S = 1.6
 
@@ -103,7 +103,7 @@ def region_traces(images: list[np.ndarray], points: list[np.ndarray]) -> dict[st
 
 def measure_pulse(traces: dict[str, np.ndarray], times: np.ndarray, fps: float) -> PulseMeasure | None:
     """Coherence and SNR of the pulse from per-region RGB traces; None if too short or too few regions."""
-    if len(traces) < 2 or fps < MIN_FPS or len(times) < 2 or times[-1] - times[0] < MIN_SECONDS:
+    if len(traces) < 2 or fps < MIN_FPS or len(times) < 2 or times[-1] - times[0] + 1 / fps < MIN_SECONDS:
         return None
     pulses = {name: bandpass(pos_pulse(rgb, fps), fps) for name, rgb in traces.items()}
     names = sorted(pulses)
