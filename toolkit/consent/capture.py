@@ -41,7 +41,7 @@ MIN_BLINKS = 1
 MIN_HEAD_MOTION_DEG = 5.0
 MIN_SPEECH_FRACTION = 0.3
 MIN_APERTURE_SPREAD = 0.02
-MIN_AV_CORRELATION = 0.3
+MIN_AV_CORRELATION = 0.35
 MIN_FACE_CONTINUITY = 0.5
 MAX_FRAME_JUMP = 40.0  # mean absolute grey-level change between consecutive thumbnails (0-255)
 MIN_TRACK_FRACTION = 0.95
@@ -365,7 +365,8 @@ def check_mouth_sync(obs: CaptureObservations) -> CheckResult:
         return _check("mouth_sync", False, "no speech", f">= {MIN_AV_CORRELATION}",
                       "the mouth cannot be matched with speech because none was heard",
                       aperture_spread=spread, correlation=0.0, lag_s=0.0)
-    corr, lag = signals.av_sync(aperture, speech_envelope(obs.audio_db, act), obs.fps)
+    envelope = speech_envelope(obs.audio_db, act)
+    corr, lag = signals.av_sync(aperture, envelope, obs.fps)
     if spread < MIN_APERTURE_SPREAD:
         message = f"the mouth barely moves ({spread:.3f}); a photo or a still image cannot read the statement"
     else:
