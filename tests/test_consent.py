@@ -189,9 +189,9 @@ def test_av_sync_recovers_a_constructed_lag():
     rng = np.random.default_rng(0)
     fps = 25.0
     mouth = np.convolve(rng.random(250), np.ones(5) / 5, mode="same")
-    envelope = np.roll(mouth, 3) + 0.05 * rng.standard_normal(250)  # audio trails by 3 frames
+    envelope = np.roll(mouth, 3) + 0.05 * rng.standard_normal(250)  # the sound trails the mouth by 3 frames
     r, lag = signals.av_sync(mouth, envelope, fps)
-    assert r > 0.9 and lag == pytest.approx(3 / fps)
+    assert r > 0.9 and lag == pytest.approx(-3 / fps)  # lipsync's sign: > 0 when the mouth trails
     r_noise, _ = signals.av_sync(mouth, rng.random(250), fps)
     assert r_noise < 0.3
 

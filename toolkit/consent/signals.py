@@ -8,11 +8,13 @@ without a face), so every measure can be tested on real clips and on constructed
 * Head pose relative to the clip's mean face: rigid 3-D Procrustes (Kabsch) fit of the
   upper face (forehead, eyes, nose; the mouth and jaw move with speech), as yaw / pitch /
   roll in degrees.
-* Mouth aperture: inner-lip gap over the eye-corner distance (scale-free).
+* Mouth aperture: :func:`toolkit.lipsync.sync.mouth_aperture` (inner-lip gap over the
+  eye-corner distance, scale-free), shared with the lip-sync generator and detectors.
 * Audio envelope: RMS per video frame in dBFS, and a voice-activity mask against the
   clip's own noise floor.
-* Audio-visual sync: the best Pearson correlation of the envelope and the aperture over a
-  few frames of lag either way (speech leads or trails lip motion by up to ~0.2 s).
+* Audio-visual sync: :func:`toolkit.lipsync.sync.av_sync`, the best Pearson correlation
+  of the envelope and the aperture within a few frames of lag either way (speech leads or
+  trails lip motion by up to ~0.2 s).
 * Face-shape signature: the pose-normalised upper-face geometry, to notice a different
   person appearing mid-recording when no embedder is installed.
 """
@@ -27,7 +29,6 @@ import numpy as np
 RIGHT_EYE_EAR = (33, 160, 158, 133, 153, 144)  # corner, 2 upper lid, corner, 2 lower lid
 LEFT_EYE_EAR = (362, 385, 387, 263, 373, 380)
 EYE_OUTER_CORNERS = (33, 263)
-INNER_LIP_TOP, INNER_LIP_BOTTOM = 13, 14
 NOSE_BRIDGE_BOTTOM = 2  # just under the nose: the upper face lies above it
 
 # Blinks: the lids close to below BLINK_CLOSED of the open level and come back above
@@ -162,15 +163,17 @@ def pose_range(pose: np.ndarray, low: float = 5, high: float = 95) -> np.ndarray
     return np.percentile(pose[valid], high, axis=0) - np.percentile(pose[valid], low, axis=0)
 
 
-# --- mouth -----------------------------------------------------------------------------------
+# --- mouth ---------------------------------------------------------------------------------
 
 
 def mouth_aperture(landmarks: np.ndarray) -> np.ndarray:
-    """Inner-lip gap / eye-corner distance per frame ``(T,)`` (0 = closed); NaN without a face."""
+    """Mouth opening per frame ``(T,)`` (0 = closed); NaN where there is no face."""
+    from toolkit.lipsync.sync import mouth_aperture as lipsync_aperture
+
     lm = np.asarray(landmarks, dtype=np.float64)
-    gap = np.linalg.norm(lm[:, INNER_LIP_TOP, :2] - lm[:, INNER_LIP_BOTTOM, :2], axis=-1)
-    eyes = np.linalg.norm(lm[:, EYE_OUTER_CORNERS[0], :2] - lm[:, EYE_OUTER_CORNERS[1], :2], axis=-1)
-    return gap / np.maximum(eyes, 1e-6)
+    if lm.shape[0] == 0:
+        return np.zeros(0)
+    return np.asarray(lipsync_aperture(lm), dtype=np.float64).reshape(-1)
 
 
 # --- audio -----------------------------------------------------------------------------------
@@ -213,37 +216,15 @@ def speech_activity(level_db: np.ndarray) -> SpeechActivity:
     return SpeechActivity(level > threshold, floor, peak, threshold)
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    denom = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / denom) if denom > 0 else 0.0
-
-
 def av_sync(aperture: np.ndarray, envelope: np.ndarray, fps: float,
             max_lag_s: float = SYNC_MAX_LAG_S) -> tuple[float, float]:
-    """Best Pearson correlation of mouth aperture and audio envelope over lags within
-    ``max_lag_s``; returns ``(correlation, lag_seconds)`` (positive lag: audio trails).
+    """Best correlation of mouth aperture and audio envelope within ``max_lag_s`` either way:
+    ``(correlation, lag_seconds)``, correlation 0 when undefined (a flat series)."""
+    from toolkit.lipsync.sync import av_sync as lipsync_av_sync
 
-    Frames where either series is NaN are left out.
-    """
-    ap = np.asarray(aperture, dtype=np.float64)
-    env = np.asarray(envelope, dtype=np.float64)
-    n = min(len(ap), len(env))
-    ap, env = ap[:n], env[:n]
-    best, best_lag = 0.0, 0
-    max_lag = int(round(max_lag_s * fps))
-    for lag in range(-max_lag, max_lag + 1):
-        if lag >= 0:
-            a, e = ap[: n - lag], env[lag:]
-        else:
-            a, e = ap[-lag:], env[: n + lag]
-        ok = np.isfinite(a) & np.isfinite(e)
-        if ok.sum() < max(10, int(fps)):
-            continue
-        r = _pearson(a[ok], e[ok])
-        if r > best:
-            best, best_lag = r, lag
-    return best, best_lag / fps
+    result = lipsync_av_sync(aperture, envelope, fps, max_lag_s=max_lag_s)
+    r = result.correlation
+    return (float(r) if np.isfinite(r) else 0.0), float(result.lag_seconds)
 
 
 # --- who is it -------------------------------------------------------------------------------
