@@ -171,10 +171,12 @@ def test_two_faces_capture_fails(clips):
 
 
 def test_spliced_second_person_fails(clips):
-    """Pexels woman for 3.8 s, then the man of single_face.mp4: continuity catches the splice."""
-    report = evaluate(observe(clips["wrong_person"]))
+    """Pexels woman for 3.8 s, then the man of single_face.mp4: continuity catches the splice,
+    and with an embedder installed (a test-only one here) so does identity."""
+    report = evaluate(observe(clips["wrong_person"], host=_host(_EmbedderPlugin())))
     same = report.check("same_person")
     assert not same.passed and "changes abruptly at 3.8 s" in same.message
+    assert "does not match itself" in same.message and same.measures["embedder"] == "test-appearance"
     assert report.check("one_face").passed and report.check("blinks").passed
 
 

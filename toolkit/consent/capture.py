@@ -174,7 +174,7 @@ def observe(path: Path | str, host: Any = None, on_progress: Callable[[int, int 
     import cv2
 
     from toolkit.errors import JobCancelled
-    from toolkit.faces import align_face
+    from toolkit.faces import align_face, embedder_crop
     from toolkit.media import VideoReader, read_audio
     from toolkit.plugins import get_host
 
@@ -189,6 +189,7 @@ def observe(path: Path | str, host: Any = None, on_progress: Callable[[int, int 
                          f"statement (at most {MAX_DURATION_S:.0f} s)")
     pipeline = face_pipeline(host, detect_every=DETECT_EVERY, keep_images=True)
     embedder, _ = usable_embedder(host)
+    crop_size, crop_padding = embedder_crop(embedder) if embedder else (0, 0.0)
     expected = max(reader.frame_count, 1)
     embed_at = set(np.linspace(0, expected - 1, EMBED_SAMPLES).round().astype(int).tolist()) if embedder else set()
 
@@ -218,8 +219,7 @@ def observe(path: Path | str, host: Any = None, on_progress: Callable[[int, int 
             if score < best[0]:
                 best = (score, n, image, main.mesh.keypoints)
             if n in embed_at:
-                aligned = align_face(image, main.mesh.keypoints, size=int(embedder.input_size),
-                                     padding=float(embedder.crop_padding)).image
+                aligned = align_face(image, main.mesh.keypoints, size=crop_size, padding=crop_padding).image
                 embeddings.append(np.asarray(embedder.embed(aligned), np.float64).reshape(-1))
         if n > 0:
             continuity.append(_ncc(crop, prev_crop) if crop is not None and prev_crop is not None else np.nan)
@@ -242,8 +242,8 @@ def observe(path: Path | str, host: Any = None, on_progress: Callable[[int, int 
         from toolkit.consent.record import FaceReference
 
         geometry = FaceReference("", REFERENCE_SIZE, REFERENCE_PADDING, "")
-        ref_vec = np.asarray(embedder.embed(recrop(ref_crop, geometry, int(embedder.input_size),
-                                                   float(embedder.crop_padding))), np.float64).reshape(-1)
+        ref_vec = np.asarray(embedder.embed(recrop(ref_crop, geometry, crop_size, crop_padding)),
+                             np.float64).reshape(-1)
         ref_vec /= max(np.linalg.norm(ref_vec), 1e-12)
         sims = [float(v @ ref_vec / max(np.linalg.norm(v), 1e-12)) for v in embeddings]
     return CaptureObservations(

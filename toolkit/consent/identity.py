@@ -68,13 +68,13 @@ def usable_embedder(host: Any) -> tuple[Any | None, str]:
     added, or whose licence is not accepted yet): it is probed with one embedding and
     skipped when that fails, so "registered" never passes for "available".
     """
-    from toolkit.faces import EmbedderBackend
+    from toolkit.faces import EmbedderBackend, embedder_crop
 
     backends = [b for b in host.face_backends("embedder").values() if isinstance(b, EmbedderBackend)]
     backends.sort(key=lambda b: (-int(getattr(b, "priority", 0)), getattr(b, "name", "")))
     reasons = []
     for backend in backends:
-        size = int(backend.input_size)
+        size, _ = embedder_crop(backend)
         ramp = np.linspace(0, 255, size * size * 3).reshape(size, size, 3).astype(np.uint8)
         try:
             _normalise(backend.embed(ramp))
@@ -215,18 +215,19 @@ class IdentityVerifier:
 
     def reference_embedding(self) -> np.ndarray:
         if self._reference is None:
-            crop = recrop(decode_png(self._reference_png), self.record.face,
-                          int(self.embedder.input_size), float(self.embedder.crop_padding))
+            from toolkit.faces import embedder_crop
+
+            crop = recrop(decode_png(self._reference_png), self.record.face, *embedder_crop(self.embedder))
             self._reference = self._embed_crop(crop)
         return self._reference
 
     def similarity(self, face_image: np.ndarray, what: str = "the face image") -> float:
-        from toolkit.faces.alignment import align_face
+        from toolkit.faces import align_face, embedder_crop
 
         self.require()
         keypoints = single_face_keypoints(face_image, self.host, what)
-        crop = align_face(face_image, keypoints, size=int(self.embedder.input_size),
-                          padding=float(self.embedder.crop_padding)).image
+        size, padding = embedder_crop(self.embedder)
+        crop = align_face(face_image, keypoints, size=size, padding=padding).image
         return float(self._embed_crop(crop) @ self.reference_embedding())
 
     def __call__(self, face_image: np.ndarray, what: str = "the face image") -> float:
