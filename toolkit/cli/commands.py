@@ -92,5 +92,6 @@ def samples(
 from toolkit.cli import models as _models  # noqa: E402,F401  (dftk models ...)
 from toolkit.cli import plugin_new as _plugin_new  # noqa: E402,F401  (dftk plugin new ...)
 from toolkit.cli import faces as _faces  # noqa: E402,F401  (registers `dftk faces`)
+from toolkit.cli import consent as _consent_commands  # noqa: E402,F401  (dftk consent ...)
 from toolkit.cli import train_detector as _train_detector  # noqa: E402,F401  (dftk train-detector)
 from toolkit.cli import detect as _detect  # noqa: E402,F401  (dftk detect)
