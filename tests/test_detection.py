@@ -60,7 +60,8 @@ def clips(tmp_path_factory, detector_plugins) -> dict[str, Path]:
     donor = list(FacePipeline().run(sample_path("single_face.mp4")))
     fps = 24000 / 1001
     rng = np.random.default_rng(0)
-    out = {"real": _encode([f.image for f in frames], fps, root / "real.mp4")}
+    # The sample's own audio track (digital silence) goes with the real clip.
+    out = {"real": _encode([f.image for f in frames], fps, root / "real.mp4", audio=src)}
     out["swap"] = _encode(manipulate("paste_other_identity", frames, rng, donor), fps, root / "swap.mp4")
     out["mouth"] = _encode(manipulate("mouth_warp", frames, rng), fps, root / "mouth.mp4")
     speech = read_audio(speech_wav(root / "speech.wav", "Hello there. This is a test of the lip sync check, "
@@ -139,7 +140,8 @@ def test_spectral_detector(analyses):
     _check_scores(mouth)
     from plugins.det_spectral import MAX_PATCHES_PER_TRACK
 
-    assert len(real.frame_scores) == min(MAX_PATCHES_PER_TRACK, len(analyses["real"].frames))
+    # At most the per-track cap; frames whose chin or brow patch leaves the picture are skipped.
+    assert 0 < len(real.frame_scores) <= min(MAX_PATCHES_PER_TRACK, len(analyses["real"].frames))
     assert any(e.kind == "trace" for e in real.evidence)
 
 
