@@ -64,7 +64,9 @@ class TemporalDetector(Detector):
         z = clip_cal.z(feats[worst])[0]
         named = dict(zip(clip_cal.names, z))
         lead = max(named, key=named.get)
-        what = "landmark jitter" if "jitter" in lead else "flicker inside the face"
+        what = {"log_lower_upper_jitter": "jitter of the lower face against the upper face",
+                "log_median_jitter": "landmark jitter", "log_p90_jitter": "landmark jitter (worst frames)",
+                "log_flicker_ratio": "flicker inside the face", "flicker_corr": "flicker inside the face"}.get(lead, lead)
         explanation = (f"temporal consistency: score {clip_score:.2f}; {what} is {named[lead]:+.1f} standard deviations "
                        f"from the real clips it was calibrated on")
         return self.result(clip_score=clip_score, frame_scores=scores, evidence=evidence, explanation=explanation,

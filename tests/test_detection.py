@@ -150,7 +150,8 @@ def test_temporal_detector(analyses):
     _check_scores(real)
     _check_scores(swap)
     assert {e.kind for e in real.evidence} == {"trace"}
-    assert set(real.details["z"]) == {"log_median_jitter", "log_p90_jitter", "log_flicker_ratio", "flicker_corr"}
+    assert set(real.details["z"]) == {"log_median_jitter", "log_p90_jitter", "log_lower_upper_jitter",
+                                      "log_flicker_ratio", "flicker_corr"}
 
 
 def test_rppg_detector(analyses):

@@ -80,8 +80,8 @@ def fit_temporal(paths: list[Path], out: Path, progress: Progress | None = None,
     record = {"method": "one-class calibration on real clips (signed z-scores)", "trained_by": "dftk train-detector temporal",
               **_card_note(clips, len(rows), "4 s chunks every 2 s of real clips, one per face track"),
               "seconds": round(time.time() - start, 1)}
-    clip_cal = calibration.OneClassCalibration.fit(FEATURE_NAMES, np.array(rows), signs=[1, 1, 1, -1], record=record,
-                                                   min_scale=[0.05, 0.05, 0.05, 0.05])
+    clip_cal = calibration.OneClassCalibration.fit(FEATURE_NAMES, np.array(rows), signs=[1, 1, 1, 1, -1], record=record,
+                                                   min_scale=[0.05, 0.05, 0.05, 0.05, 0.05])
     frame_cal = calibration.OneClassCalibration.fit(FRAME_FEATURE_NAMES, np.concatenate(frame_rows), signs=[1, 1],
                                                     min_scale=[0.05, 0.05])
     calibration.save(clip_cal, out, {"frame": frame_cal.to_dict()})

@@ -13,7 +13,8 @@ regression on them gives the frame score.
 
 The classifier is fitted without any generator (:func:`fit_spectral`,
 ``dftk train-detector spectral``): real face patches against the same patches carrying
-generator-like artefacts we make ourselves, on the whole face or only below the nose --
+generator-like artefacts we make ourselves (half of the faces first scaled down to 60-100 %,
+as other cameras would show them), on the whole face or only below the nose --
 down-and-up sampling (bilinear, bicubic, nearest), zero-insertion upsampling with a random
 small kernel (the checkerboard of transposed convolutions), edge-preserving re-synthesis
 (denoising that replaces skin texture), and resampling through a small random affine warp
@@ -220,8 +221,13 @@ def fit_spectral(paths: list[Path], out: Path, seed: int = 0, per_clip: int = 12
     def rows(items) -> tuple[list[np.ndarray], list[int], list[str]]:
         X, y, k = [], [], []
         for face in items:
-            q = int(rng.integers(60, 96))  # the same recompression on both sides
-            real = features(_jpeg(face.image, q), face.points)
+            image, points = face.image, face.points
+            if rng.random() < 0.5:  # other camera resolutions: the same face, smaller (area-averaged)
+                f = rng.uniform(0.6, 1.0)
+                image = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+                points = points * f
+            q = int(rng.integers(50, 96))  # the same recompression on both sides
+            real = features(_jpeg(image, q), points)
             if real is None:
                 continue
             X.append(real)
@@ -229,8 +235,8 @@ def fit_spectral(paths: list[Path], out: Path, seed: int = 0, per_clip: int = 12
             k.append("real")
             kind = kinds[int(rng.integers(len(kinds)))]
             region = REGIONS[int(rng.integers(len(REGIONS)))]
-            fake_image = apply_artefact(face.image, face.points, kind, region, rng)
-            fake = None if fake_image is None else features(_jpeg(fake_image, q), face.points)
+            fake_image = apply_artefact(image, points, kind, region, rng)
+            fake = None if fake_image is None else features(_jpeg(fake_image, q), points)
             if fake is not None:
                 X.append(fake)
                 y.append(1)

@@ -8,6 +8,9 @@ picture does not. Per track and run of consecutive analysed frames we measure
   similarity transform (removing head motion), and the residual after a 5-frame moving
   average is taken (RMS, as a fraction of the inter-ocular distance): the part of the
   face's shape change that is faster than any real expression.
+* ``regional jitter``: the same residual for the points below the nose tip against the
+  points above it. Generators that re-render part of the face (lip-sync models redo the
+  lower half) make that part wobble on its own.
 * ``flicker``: the mean colour (CIE-LAB) of the skin regions and of the frame outside a
   margin around the face, each high-passed over time (second difference); the ratio of
   their variability (inside / outside) and how weakly they move together. Real lighting
@@ -52,8 +55,12 @@ def _moving_average(x: np.ndarray, k: int) -> np.ndarray:
     return (c[k:] - c[:-k]) / k
 
 
-def landmark_jitter(points: list[np.ndarray]) -> np.ndarray:
-    """Per-frame jitter (RMS residual / inter-ocular distance) over a run of meshes."""
+NOSE_TIP = 1
+
+
+def point_jitter(points: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(T, 468)`` per-point residual speed (/ inter-ocular distance) after Procrustes
+    alignment and a 5-frame moving average, and the mean shape ``(468, 2)``."""
     pts = np.array([p[:MESH_POINTS, :2] for p in points], np.float64)
     ref = pts.mean(axis=0)
     for _ in range(2):  # generalised Procrustes: align, re-average
@@ -61,7 +68,13 @@ def landmark_jitter(points: list[np.ndarray]) -> np.ndarray:
         ref = aligned.mean(axis=0)
     iod = max(interocular(ref), 1e-6)
     residual = aligned - _moving_average(aligned, SMOOTH)
-    return np.sqrt((residual ** 2).sum(axis=2).mean(axis=1)) / iod
+    return np.sqrt((residual ** 2).sum(axis=2)) / iod, ref
+
+
+def landmark_jitter(points: list[np.ndarray]) -> np.ndarray:
+    """Per-frame jitter (RMS residual / inter-ocular distance) over a run of meshes."""
+    per_point, _ = point_jitter(points)
+    return np.sqrt((per_point ** 2).mean(axis=1))
 
 
 def _lab_mean(pixels: np.ndarray) -> np.ndarray:
@@ -98,6 +111,7 @@ def _highpass(x: np.ndarray) -> np.ndarray:
 @dataclass
 class RunMeasure:
     jitter: np.ndarray  # per frame of the run
+    lower_upper: float  # median jitter of the points below the nose tip / of those above it
     flicker_in: np.ndarray  # |high-passed inside L|, per frame (edges padded)
     flicker_out: np.ndarray
     flicker_ratio: float  # std(high-passed inside) / std(high-passed outside), over L, a, b
@@ -107,7 +121,10 @@ class RunMeasure:
 def measure_run(images: list[np.ndarray], points: list[np.ndarray]) -> RunMeasure | None:
     if len(images) < MIN_RUN:
         return None
-    jitter = landmark_jitter(points)
+    per_point, ref = point_jitter(points)
+    jitter = np.sqrt((per_point ** 2).mean(axis=1))
+    lower = ref[:, 1] > ref[NOSE_TIP, 1]
+    lower_upper = float(np.median(per_point[:, lower]) / max(np.median(per_point[:, ~lower]), 1e-9))
     pairs = [inside_outside(img, p) for img, p in zip(images, points)]
     if any(p is None for p in pairs):
         return None
@@ -120,19 +137,21 @@ def measure_run(images: list[np.ndarray], points: list[np.ndarray]) -> RunMeasur
     else:
         corr = 0.0
     pad = lambda v: np.concatenate([v[:1], v, v[-1:]])  # noqa: E731
-    return RunMeasure(jitter, pad(np.abs(hin[:, 0])), pad(np.abs(hout[:, 0])), ratio, corr)
+    return RunMeasure(jitter, lower_upper, pad(np.abs(hin[:, 0])), pad(np.abs(hout[:, 0])), ratio, corr)
 
 
 def clip_features(runs: list[RunMeasure]) -> np.ndarray:
-    """``[log median jitter, log p90 jitter, log flicker ratio, flicker corr]`` over all runs (frame-weighted)."""
+    """``[log median jitter, log p90 jitter, log lower/upper jitter, log flicker ratio, flicker corr]``
+    over all runs (frame-weighted)."""
     jit = np.concatenate([r.jitter for r in runs])
     weights = np.array([len(r.jitter) for r in runs], np.float64)
     ratio = float(np.exp(np.average(np.log([max(r.flicker_ratio, 1e-3) for r in runs]), weights=weights)))
+    regional = float(np.average(np.log([max(r.lower_upper, 1e-3) for r in runs]), weights=weights))
     corr = float(np.average([r.flicker_corr for r in runs], weights=weights))
-    return np.array([np.log(np.median(jit) + 1e-5), np.log(np.percentile(jit, 90) + 1e-5), np.log(ratio), corr])
+    return np.array([np.log(np.median(jit) + 1e-5), np.log(np.percentile(jit, 90) + 1e-5), regional, np.log(ratio), corr])
 
 
-FEATURE_NAMES = ("log_median_jitter", "log_p90_jitter", "log_flicker_ratio", "flicker_corr")
+FEATURE_NAMES = ("log_median_jitter", "log_p90_jitter", "log_lower_upper_jitter", "log_flicker_ratio", "flicker_corr")
 
 
 def measure_tracks(clip) -> list[tuple[int, list[tuple[list[int], RunMeasure]]]]:
