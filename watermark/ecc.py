@@ -1,9 +1,9 @@
 """Error correction for the invisible mark: a tail-biting convolutional code with soft decoding.
 
-The 64-bit payload is encoded with a rate-1/4, constraint-length-7 convolutional code
-(generators 117, 127, 155, 171 octal, free distance 20). Tail-biting (the encoder starts in
-the state its last six input bits leave it in) avoids the six zero tail bits of a terminated
-code, so 64 payload bits become exactly 256 coded bits.
+:class:`ConvolutionalCode` is a generic tail-biting code: the encoder starts in the state its
+last ``constraint - 1`` input bits leave it in, so no tail bits are spent and ``m`` input bits
+become exactly ``m * len(generators)`` coded bits. The mark uses rate 1/8, constraint length 7
+(see :data:`watermark.pattern.CODE`).
 
 Decoding is exact maximum-likelihood over the tail-biting trellis: one soft-decision Viterbi
 pass per possible start state (64 of them, run side by side in numpy), keeping the best path

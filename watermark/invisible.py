@@ -52,9 +52,9 @@ PSNR_TARGET = 40.15  # dB for the pattern; rounding to uint8 costs ~0.05 dB, cli
 HIGHPASS_SIGMA = 5.0
 ENERGY_SIGMA = 4.0
 ENERGY_FLOOR = 0.5  # gray levels; keeps flat, noise-free areas from dividing by ~0
-SYNC_PEAKS = 4
+SYNC_PEAKS = 2  # sync peaks tried per (key, profile, scale); each counts as a trial
 TEXTURE_FLOOR = 2.0
-MASKING = {"video": 0.0, "image": 0.5}  # sync peaks tried per (key, profile, scale); each counts as a trial
+MASKING = {"video": 0.0, "image": 0.5}  # texture-masking exponent per profile (see texture_gain)
 
 
 def _check_frame(frame: np.ndarray) -> np.ndarray:
