@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    PYTHONPATH=. python benchmarks/watermark.py            # full run (about 15 min, 2 cores)
+    PYTHONPATH=. python benchmarks/watermark.py            # full run (about 19 min on 2 cores)
     PYTHONPATH=. python benchmarks/watermark.py --quick    # fewer frames, rivaGan on stills only
 
 Prints tables and writes ``benchmarks/results/watermark.json``.
