@@ -137,7 +137,7 @@ def test_convolutional_code_corrects_noisy_soft_values():
 
 
 def test_thresholds_bound_false_detection_rate():
-    for trials in (32, 64):
+    for trials in (64, 128):
         th = thresholds(CODED_BITS, PAYLOAD_BITS, trials)
         assert th.false_rate_bound <= MAX_FALSE_RATE
         # Minimal: one bit fewer or a slightly lower score would break the half budget.
@@ -163,13 +163,14 @@ def test_still_round_trip_psnr_and_result_fields(photo, marked_photo):
     ("jpeg 40", lambda im: attacks.jpeg(im, 40)),
     ("brightness 0.5", lambda im: attacks.brightness(im, 0.5)),
     ("brightness 1.5", lambda im: attacks.brightness(im, 1.5)),
+    ("mirror", lambda im: np.ascontiguousarray(im[:, ::-1])),
 ])
 def test_still_survives(marked_photo, name, attack):
     attacked = attack(marked_photo)
     result = detect_image(attacked)
     assert_found(result)
-    if name.startswith("downscale"):
-        assert result.scale == 0.5
+    assert result.scale == (0.5 if name.startswith("downscale") else 1.0)
+    assert result.mirrored == (name == "mirror")
 
 
 # --- video -----------------------------------------------------------------------------------

@@ -19,9 +19,10 @@ union bound, with half of the budget ``MAX_FALSE_RATE = 1e-6`` for each statisti
                        <= 5e-7 + 5e-7 = 1e-6.
 
 :func:`thresholds` gives the smallest ``T_bits`` and ``T_score`` meeting this. With the default
-decoder and the public key only (2 profiles x 8 scales x 2 sync peaks = 32 trials) that is
-``T_bits = 378`` of 512 coded bits (73.8 %) and ``T_score = 11.17`` (bound 6.8e-7); with a
-private key as well (64 trials) ``T_bits = 378`` and ``T_score = 11.23`` (bound 8.6e-7).
+decoder and the public key only (2 profiles x 8 scales x 2 orientations x 2 sync peaks = 64
+trials) that is ``T_bits = 378`` of 512 coded bits (73.8 %) and ``T_score = 11.23`` (bound
+8.6e-7); with a private key as well (128 trials) ``T_bits = 379`` and ``T_score = 11.29``
+(bound 7.5e-7).
 """
 
 from __future__ import annotations

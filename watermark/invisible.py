@@ -28,9 +28,9 @@ Detection::
 ``decoder.add`` whitens the frame's luma (local high-pass divided by local energy, so scaling
 the brightness changes nothing) and folds it modulo each candidate period; evidence from all
 frames adds up coherently. ``result()`` then, for every key, profile and scale, FFTs the folded
-tile, finds the shift of the sync pattern (crop) by FFT cross-correlation, tries the strongest
-sync peaks, soft-decodes the convolutional code (:mod:`watermark.ecc`), and accepts a candidate
-only if its agreement with the re-encoded codeword passes the thresholds of
+tile (and its mirror image, for left-right flipped media), finds the shift of the sync pattern
+(crop) by FFT cross-correlation, tries the strongest sync peaks, soft-decodes the convolutional
+code (:mod:`watermark.ecc`), and accepts a candidate only if its agreement with the re-encoded codeword passes the thresholds of
 :mod:`watermark.falsealarm` (false-detection rate <= 1e-6 by construction). Each call of
 ``result()`` is one test: call it once per file.
 
@@ -157,15 +157,17 @@ def whitened_luma(frame: np.ndarray) -> np.ndarray:
 def fold(values: np.ndarray, period: int) -> tuple[np.ndarray, np.ndarray]:
     """Sum of ``values`` over positions modulo ``period``, and the pixel count of each cell."""
     h, w = values.shape
-    hp, wp = -(-h // period) * period, -(-w // period) * period
-    if (hp, wp) != (h, w):
-        padded = np.zeros((hp, wp), dtype=np.float32)
-        padded[:h, :w] = values
-        values = padded
-    sums = values.reshape(hp // period, period, wp // period, period).sum(axis=(0, 2), dtype=np.float64)
-    rows = np.bincount(np.arange(h) % period, minlength=period)
-    cols = np.bincount(np.arange(w) % period, minlength=period)
-    return sums, np.outer(rows, cols).astype(np.float64)
+    rows = np.zeros((period, w), dtype=np.float32)
+    for y in range(0, h, period):
+        band = values[y:y + period]
+        rows[: band.shape[0]] += band
+    sums = np.zeros((period, period), dtype=np.float64)
+    for x in range(0, w, period):
+        block = rows[:, x:x + period]
+        sums[:, : block.shape[1]] += block
+    counts = np.outer(np.bincount(np.arange(h) % period, minlength=period),
+                      np.bincount(np.arange(w) % period, minlength=period)).astype(np.float64)
+    return sums, counts
 
 
 def _whiten_bins(values: np.ndarray, layout: P.CarrierLayout) -> np.ndarray:
@@ -206,11 +208,12 @@ def _refine(c_m: float, c_0: float, c_p: float) -> float:
 
 @dataclass
 class Candidate:
-    """One decode attempt (key, profile, scale, sync peak) and its statistics."""
+    """One decode attempt (key, profile, scale, mirror, sync peak) and its statistics."""
 
     key: WatermarkKey
     profile: str
     scale: float
+    mirrored: bool
     shift: tuple[float, float]  # (dy, dx) of the tile origin, in marked-frame pixels
     sync_score: float  # sync peak in standard deviations of the correlation surface
     payload: int
@@ -218,7 +221,8 @@ class Candidate:
     score: float  # normalised soft agreement over the data slots
 
 
-def _decode_candidates(tile: np.ndarray, layout: P.CarrierLayout, scale: float, peaks: int) -> list[Candidate]:
+def _decode_candidates(tile: np.ndarray, layout: P.CarrierLayout, scale: float, mirrored: bool,
+                       peaks: int) -> list[Candidate]:
     p, t = tile.shape[0], P.TILE
     spec = np.fft.fft2(tile)
     vals = _whiten_bins(spec[layout.ky % p, layout.kx % p], layout)
@@ -241,7 +245,7 @@ def _decode_candidates(tile: np.ndarray, layout: P.CarrierLayout, scale: float, 
         matches = int(np.sum(soft * signs > 0))
         agree = y * signs[bit_index]
         score = float(agree.sum() / np.sqrt(np.sum(y * y) + 1e-20))
-        out.append(Candidate(layout.key, layout.profile.name, scale, (dy, dx),
+        out.append(Candidate(layout.key, layout.profile.name, scale, mirrored, (dy, dx),
                              float(corr[iy, ix] / spread), bits_to_int(bits), matches, score))
     return out
 
@@ -275,6 +279,7 @@ class WatermarkResult:
     key_fingerprint: str | None
     profile: str | None
     scale: float | None
+    mirrored: bool | None
     shift: tuple[float, float] | None
     sync_score: float
     best_guess_hex: str | None  # the strongest candidate's payload, found or not (diagnostics)
@@ -292,7 +297,7 @@ class WatermarkDecoder:
 
     def __init__(self, keys: Iterable[WatermarkKey | str | bytes] | None = None,
                  profiles: Sequence[str] = tuple(P.PROFILES), scales: Sequence[float] = P.SCALES,
-                 sync_peaks: int = SYNC_PEAKS):
+                 sync_peaks: int = SYNC_PEAKS, mirror: bool = True):
         self.keys = detection_keys() if keys is None else [as_key(k) for k in keys]
         if not self.keys:
             raise ValueError("at least one key is needed")
@@ -302,13 +307,14 @@ class WatermarkDecoder:
         self.profiles = tuple(profiles)
         self.scales = tuple(scales)
         self.sync_peaks = sync_peaks
+        self.orientations = (False, True) if mirror else (False,)
         self._sums: dict[int, np.ndarray] = {}
         self._counts: dict[int, np.ndarray] = {}
         self.frames = 0
 
     @property
     def trials(self) -> int:
-        return len(self.keys) * len(self.profiles) * len(self.scales) * self.sync_peaks
+        return len(self.keys) * len(self.profiles) * len(self.scales) * len(self.orientations) * self.sync_peaks
 
     def thresholds(self) -> falsealarm.Thresholds:
         return falsealarm.thresholds(P.CODED_BITS, P.PAYLOAD_BITS, self.trials)
@@ -317,7 +323,7 @@ class WatermarkDecoder:
         residual = whitened_luma(_check_frame(frame))
         h, w = residual.shape
         for period in P.periods(self.scales):
-            if h < period or w < period:
+            if 2 * h < period or 2 * w < period:  # under half a period: too little to fold
                 continue
             sums, counts = fold(residual, period)
             if period in self._sums:
@@ -333,9 +339,13 @@ class WatermarkDecoder:
             if period not in self._sums:
                 continue
             tile = self._sums[period] / np.maximum(self._counts[period], 1.0)
-            for key in self.keys:
-                for profile in self.profiles:
-                    out.extend(_decode_candidates(tile, P.layout_for(key, profile), scale, self.sync_peaks))
+            for mirrored in self.orientations:
+                # A left-right mirrored frame folds to the mirrored tile (up to a shift).
+                view = np.ascontiguousarray(tile[:, ::-1]) if mirrored else tile
+                for key in self.keys:
+                    for profile in self.profiles:
+                        layout = P.layout_for(key, profile)
+                        out.extend(_decode_candidates(view, layout, scale, mirrored, self.sync_peaks))
         return out
 
     def result(self) -> WatermarkResult:
@@ -363,6 +373,7 @@ class WatermarkDecoder:
             key_fingerprint=best.key.fingerprint if found else None,
             profile=best.profile if found else None,
             scale=best.scale if found else None,
+            mirrored=best.mirrored if found else None,
             shift=best.shift if found else None,
             sync_score=best.sync_score if best else 0.0,
             best_guess_hex=f"{best.payload:016x}" if best else None,
