@@ -102,13 +102,12 @@ class WatermarkEmbedder:
     def _fit(self, plane: np.ndarray) -> np.ndarray:
         """Round ``plane`` to whole gray levels, scaled down if needed so that the rounded
         pattern's mean square stays within the PSNR target (clipping can only lower it)."""
-        for _ in range(4):
+        while True:  # one pass in practice; each further pass shrinks the pattern by > 0.1 %
             rounded = np.rint(plane)
             mse = float(np.mean(rounded * rounded))
             if mse <= self._target_mse:
                 return rounded
             plane = plane * np.float32(np.sqrt(self._target_mse / mse) * 0.999)
-        return np.rint(plane * np.float32(0.95))
 
     def delta(self, height: int, width: int) -> np.ndarray:
         """The H x W pattern (float32, whole gray levels) added to every frame of this size."""
