@@ -177,7 +177,8 @@ def test_provenance_reads_c2pa_ai_labels(analyses, clips, tmp_path):
     from watermark.c2pa_sign import sign_file
 
     plain = _run("provenance", analyses["real"])
-    assert plain.applicable and plain.clip_score == 0.0 and "not evidence of authenticity" in plain.explanation
+    assert plain.applicable and plain.clip_score == 0.0 and "absence proves nothing" in plain.explanation
+    assert not plain.details["watermark_found"]
     signed = sign_file(clips["swap"], tmp_path / "signed.mp4", ProvenanceInfo(
         plugin="test", plugin_version="0", model="none", watermark_id="00" * 8, consent=None,
         source_type="composite", parent=clips["real"], title="signed swap"))
@@ -185,6 +186,26 @@ def test_provenance_reads_c2pa_ai_labels(analyses, clips, tmp_path):
     assert flagged.clip_score == 1.0 and "AI-generated" in flagged.explanation
     facts = [e.data for e in flagged.evidence if e.label == "C2PA manifest"][0]
     assert facts["ai_generated"] and facts["state"] in ("Trusted", "Valid")
+
+
+def test_provenance_flags_our_outputs_even_after_reencoding(clips, tmp_path):
+    from toolkit.detection.analysis import analyse_clip
+    from toolkit.generation import GeneratedVideo, SourceType
+    from toolkit.media import VideoReader
+    from toolkit.output import write_generated
+
+    reader = VideoReader(clips["swap"], max_frames=48)
+    frames = [f.image for f in reader]
+    record = write_generated(GeneratedVideo(frames, reader.fps, model="test", source_type=SourceType.COMPOSITE,
+                                            ingredients=[clips["real"]]),
+                             tmp_path / "ours.mp4", plugin="test", plugin_version="0", consent=None)
+    ours = _run("provenance", analyse_clip(record.path))
+    assert ours.clip_score == 1.0 and ours.details["watermark_found"]
+    assert ours.details["agreement"] == "match" and ours.details["watermark_id"] == record.watermark_id
+    stripped = _encode([f.image for f in VideoReader(record.path)], reader.fps, tmp_path / "stripped.mp4")
+    again = _run("provenance", analyse_clip(stripped))
+    assert again.clip_score == 1.0 and again.details["agreement"] == "watermark_only"
+    assert again.details["watermark_id"] == record.watermark_id
 
 
 def test_detectors_say_why_they_cannot_judge():
