@@ -13,8 +13,7 @@ regression on them gives the frame score.
 
 The classifier is fitted without any generator (:func:`fit_spectral`,
 ``dftk train-detector spectral``): real face patches against the same patches carrying
-generator-like artefacts we make ourselves (half of the faces first scaled down to 60-100 %,
-as other cameras would show them), on the whole face or only below the nose --
+generator-like artefacts we make ourselves, on the whole face or only below the nose --
 down-and-up sampling (bilinear, bicubic, nearest), zero-insertion upsampling with a random
 small kernel (the checkerboard of transposed convolutions), edge-preserving re-synthesis
 (denoising that replaces skin texture), and resampling through a small random affine warp
@@ -222,11 +221,7 @@ def fit_spectral(paths: list[Path], out: Path, seed: int = 0, per_clip: int = 12
         X, y, k = [], [], []
         for face in items:
             image, points = face.image, face.points
-            if rng.random() < 0.5:  # other camera resolutions: the same face, smaller (area-averaged)
-                f = rng.uniform(0.6, 1.0)
-                image = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-                points = points * f
-            q = int(rng.integers(50, 96))  # the same recompression on both sides
+            q = int(rng.integers(60, 96))  # the same recompression on both sides
             real = features(_jpeg(image, q), points)
             if real is None:
                 continue
