@@ -459,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
                                                   "identities: woman, man)",
                                      "lomo_mean_video_auc": lomo["results"]["mean"]["video"]["auc"]})
         if not args.no_fit:
-            shipped.save(ROOT / "toolkit" / "detection" / "fusion.json")
+            shipped.write(ROOT / "toolkit" / "detection" / "fusion.json")
         prov = provenance_check(units, work, log)
         spd = None if args.skip_speed else speed(log)
         result = {

@@ -100,7 +100,7 @@ class LogisticCalibration:
                 "coef": self.coef.tolist(), "intercept": self.intercept, "record": self.record}
 
 
-def save(calibration: OneClassCalibration | LogisticCalibration, path: Path | str, extra: dict | None = None) -> Path:
+def write_params(calibration: OneClassCalibration | LogisticCalibration, path: Path | str, extra: dict | None = None) -> Path:
     data = calibration.to_dict()
     if extra:
         data.update(extra)

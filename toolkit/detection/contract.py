@@ -18,8 +18,6 @@ fusion turns clip scores into one probability (:mod:`toolkit.detection.fusion`).
 
 from __future__ import annotations
 
-import base64
-import io
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,11 +289,3 @@ def _jsonable(value: Any) -> Any:
         return round(value, 6) if np.isfinite(value) else None
     return value
 
-
-def png_base64(image: np.ndarray) -> str:
-    """RGB/grey uint8 array -> base64 PNG (for the HTML report and JSON evidence)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="PNG", optimize=True)
-    return base64.b64encode(buf.getvalue()).decode("ascii")

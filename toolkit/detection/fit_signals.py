@@ -84,7 +84,7 @@ def fit_temporal(paths: list[Path], out: Path, progress: Progress | None = None,
                                                    min_scale=[0.05, 0.05, 0.05, 0.05, 0.05])
     frame_cal = calibration.OneClassCalibration.fit(FRAME_FEATURE_NAMES, np.concatenate(frame_rows), signs=[1, 1],
                                                     min_scale=[0.05, 0.05])
-    calibration.save(clip_cal, out, {"frame": frame_cal.to_dict()})
+    calibration.write_params(clip_cal, out, {"frame": frame_cal.to_dict()})
     return record
 
 
@@ -104,7 +104,7 @@ def fit_rppg(paths: list[Path], out: Path, progress: Progress | None = None, is_
               "seconds": round(time.time() - start, 1)}
     cal = calibration.OneClassCalibration.fit(FEATURE_NAMES, np.array(rows), signs=[-1, -1], record=record,
                                               min_scale=[0.05, 0.5])
-    calibration.save(cal, out)
+    calibration.write_params(cal, out)
     return record
 
 
@@ -191,7 +191,7 @@ def fit_avsync(paths: list[Path], out: Path, seed: int = 0, progress: Progress |
     cal = calibration.LogisticCalibration.fit(names, Xtr, ytr, record=record)
     record["validation_auc_constructed"] = round(float(roc_auc_score(yva, cal.score(Xva))), 4)
     cal.record = record
-    calibration.save(cal, out)
+    calibration.write_params(cal, out)
     return record
 
 

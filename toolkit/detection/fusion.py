@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.detection.calibration import LogisticCalibration, from_dict, load_json, save, sigmoid
+from toolkit.detection.calibration import LogisticCalibration, from_dict, load_json, sigmoid, write_params
 from toolkit.detection.contract import DetectorResult
 from toolkit.errors import ModelError
 
@@ -62,8 +62,8 @@ class FusionModel:
     def to_dict(self) -> dict:
         return {**self.calibration.to_dict(), "bands": self.bands, "fusion_record": self.record}
 
-    def save(self, path: Path | str) -> Path:
-        return save(self.calibration, path, {"bands": self.bands, "fusion_record": self.record})
+    def write(self, path: Path | str) -> Path:
+        return write_params(self.calibration, path, {"bands": self.bands, "fusion_record": self.record})
 
 
 def fit_fusion(names: list[str], X: np.ndarray, y: np.ndarray, record: dict | None = None, C: float = 1.0,

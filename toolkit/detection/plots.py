@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import cv2
@@ -24,11 +23,12 @@ def _figure(width: float, height: float):
 
 
 def _png(plt, fig) -> bytes:
-    buf = io.BytesIO()
+    """Render the figure to RGB pixels and PNG-encode them in memory (nothing touches disk)."""
     fig.tight_layout()
-    fig.savefig(buf, format="png")
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
     plt.close(fig)
-    return buf.getvalue()
+    return png(np.ascontiguousarray(rgba[..., :3]))
 
 
 def timeline(results: list[DetectorResult], duration: float, bands: dict[str, float]) -> bytes | None:

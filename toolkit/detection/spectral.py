@@ -264,7 +264,7 @@ def fit_spectral(paths: list[Path], out: Path, seed: int = 0, per_clip: int = 12
         "seconds": round(time.time() - start, 1),
         "seed": seed,
     }
-    calibration.save(model, out, {"patch": {"bins": BINS, "local_bins": LOCAL_BINS, "min": MIN_PATCH,
+    calibration.write_params(model, out, {"patch": {"bins": BINS, "local_bins": LOCAL_BINS, "min": MIN_PATCH,
                                             "max": MAX_PATCH, "fraction": PATCH_FRACTION,
                                             "local_fraction": LOCAL_FRACTION}})
     return model.record
