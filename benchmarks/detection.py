@@ -391,7 +391,7 @@ def write_docs(result: dict) -> None:
     ours = p.get("our_outputs", {})
     block = "\n".join([
         start,
-        f"Measured {result['finished']} with `python benchmarks/detection.py {' '.join(result['args_line'])}` "
+        f"Measured {result['finished']} with `{' '.join(['python benchmarks/detection.py'] + result['args_line'])}` "
         f"({result['units']['real']} real and {result['units']['fake']} fake units of {result['segment_seconds']:.0f} s, "
         f"H.264 CRF {', '.join(map(str, result['crfs']))}).",
         "",

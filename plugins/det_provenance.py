@@ -97,7 +97,8 @@ class ProvenanceDetector(Detector):
             score = 0.5  # a manifest that no longer validates: edited after signing, or tampered
         else:
             score = 0.0  # nothing declared; says nothing about authenticity (not fused)
-        return self.result(clip_score=score, evidence=evidence, explanation=f"provenance: {summary}",
+        explanation = summary if summary.startswith("no provenance") else f"provenance: {summary}"
+        return self.result(clip_score=score, evidence=evidence, explanation=explanation,
                            details={"declared_ai": declared_ai, "watermark_found": bool(mark.found),
                                     "watermark_id": mark_id, "c2pa_state": state, "agreement": agreement})
 

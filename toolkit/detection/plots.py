@@ -70,7 +70,7 @@ def trace(evidence: list[Evidence], title: str) -> bytes | None:
         y = np.asarray(e.data["values"], np.float64)
         if len(x) != len(y) or not len(y):
             continue
-        ax.plot(x, y, lw=1.2, label=e.label.split(",")[0])
+        ax.plot(x, y, lw=1.2, label=e.label.rsplit(", face", 1)[0])
         if e.data.get("reference") is not None and len(e.data["reference"]) == len(x):
             ax.plot(x, np.asarray(e.data["reference"], np.float64), lw=1.0, ls="--", color="0.4",
                     label=e.data.get("reference_label", "reference"))

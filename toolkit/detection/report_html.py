@@ -163,8 +163,11 @@ def _provenance_section(report: "DetectionReport") -> str:
 def render(report: "DetectionReport") -> str:
     v = report.verdict
     color = BAND_COLORS.get(v.band, "#546e7a")
+    from toolkit.detection.suite import percent
+
     prob = "no probability: nothing could be judged" if v.probability is None else (
-        f"probability of manipulation {v.probability:.0%}" + (" (set by provenance)" if v.override else ""))
+        "declared or marked as generated (provenance)" if v.override else
+        f"probability of manipulation {percent(v.probability)}")
     duration = float(report.media.get("duration") or 0.0)
     timeline = plots.timeline(report.results, duration, v.bands) if not report.media.get("is_image") else None
     timeline_html = (_img(timeline, "score timeline") if timeline else

@@ -164,6 +164,11 @@ _DETECTOR_WORDS = {
 }
 
 
+def percent(p: float) -> str:
+    """A probability for people: no false certainty at the ends."""
+    return ">99%" if p > 0.99 else "<1%" if p < 0.01 else f"{p:.0%}"
+
+
 def explain(verdict: Verdict, results: list[DetectorResult]) -> str:
     """A plain-language paragraph: the verdict, what drove it, what could not be checked."""
     by_name = {r.detector: r for r in results}
@@ -175,11 +180,11 @@ def explain(verdict: Verdict, results: list[DetectorResult]) -> str:
         parts.append(f"Manipulated: {verdict.override}.")
         if verdict.forensic_probability is not None:
             parts.append(f"Independently of that, the forensic detectors give a probability of "
-                         f"{verdict.forensic_probability:.0%}.")
+                         f"{percent(verdict.forensic_probability)}.")
     else:
         lead = {"authentic": "Probably authentic", "suspicious": "Suspicious",
                 "manipulated": "Probably manipulated"}[verdict.band]
-        parts.append(f"{lead}: the detectors' combined probability of manipulation is {verdict.probability:.0%}.")
+        parts.append(f"{lead}: the detectors' combined probability of manipulation is {percent(verdict.probability)}.")
         pushing = sorted([c for c in verdict.contributions if c.applicable], key=lambda c: -c.contribution)
         up = [c for c in pushing if c.contribution > 0.3]
         down = [c for c in reversed(pushing) if c.contribution < -0.3]
