@@ -123,6 +123,17 @@ def test_shared_analysis_of_a_real_clip(analyses):
     assert list(clip.runs(0))  # consecutive meshed frames
 
 
+def test_long_clips_are_covered_by_windows_and_runs_never_cross_them():
+    from toolkit.detection.analysis import analyse_clip
+
+    clip = analyse_clip(sample_path("single_face.mp4"), max_frames=30, window_seconds=0.5)
+    assert clip.sampling.segments == 2 and len(clip.frames) == 30
+    indices = [f.index for f in clip.frames]
+    assert indices == sorted(indices) and indices[-1] > 50  # the second window is late in the clip
+    for run in clip.runs(0):
+        assert len({clip.frames[p].segment for p, _ in run}) == 1
+
+
 # -- each detector on a real and a manipulated clip -----------------------------------------------------
 
 def test_blend_detector_scores_the_swap_above_the_real_clip(analyses):
