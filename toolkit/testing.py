@@ -539,6 +539,13 @@ def _in_unit(value: Any) -> bool:
     return math.isfinite(v) and 0.0 <= v <= 1.0
 
 
+def _same_time(value: Any, expected: float) -> bool:
+    try:
+        return abs(float(value) - expected) < 1e-3
+    except (TypeError, ValueError):
+        return False
+
+
 def _box_ok(box: Any) -> bool:
     try:
         b = np.asarray(box, np.float64).reshape(-1)
@@ -642,7 +649,7 @@ def result_problems(detector: Any, result: Any, clip: Any) -> list[str]:
             break
     for fs in scores:
         why = _refers(clip, fs.frame, fs.track_id)
-        if why is None and not (isinstance(fs.time, (int, float)) and abs(fs.time - clip.frames[int(fs.frame)].time) < 1e-3):
+        if why is None and not _same_time(fs.time, clip.frames[int(fs.frame)].time):
             why = f"time {fs.time!r} is not analysed frame {fs.frame}'s time {clip.frames[int(fs.frame)].time:.4f}"
         if why:
             problems.append(f"frame score: {why}")
