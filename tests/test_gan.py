@@ -1,0 +1,197 @@
+"""Personal GAN core and the reenact generator, on real sample footage.
+
+One tiny model is trained once per module (a few steps on the first seconds of a real
+clip, interrupted and resumed); the other tests use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from toolkit.errors import InputError, JobCancelled, ModelError
+from toolkit.gan import PersonalModel, ReenactSession, checkpoint_path, preset_config, train_personal_model
+from toolkit.gan import faces_adapter as faces
+from toolkit.gan.data import file_sha256
+from toolkit.generation import GenerationContext, GenerationRequest
+from toolkit.media import VideoReader
+from toolkit.plugins import PluginHost
+from toolkit.samples import sample_path
+
+CONSENT = "consent-test-0001"
+INTERRUPT_AT = 10
+
+
+@pytest.fixture(scope="module")
+def samples() -> dict[str, Path]:
+    return {"subject": sample_path("WolfgangLanger_Pexels.mp4"), "driver": sample_path("single_face.mp4")}
+
+
+@pytest.fixture(scope="module")
+def trained(samples, tmp_path_factory):
+    """Train the tiny preset on the subject's first 3 s, cancelled once and resumed."""
+    models = tmp_path_factory.mktemp("models")
+    out = models / f"{CONSENT}.pt"
+    cfg = preset_config("tiny")
+    seen: list[tuple[int, int | None, str]] = []
+
+    def progress(done, total=None, message=""):
+        seen.append((done, total, message))
+
+    def cancel_once() -> bool:
+        return any(m.startswith("training") and d >= INTERRUPT_AT for d, _, m in seen)
+
+    with pytest.raises(JobCancelled):
+        train_personal_model(samples["subject"], out, CONSENT, "tiny", progress=progress, is_cancelled=cancel_once)
+    ckpt_after_cancel = checkpoint_path(out).is_file()
+    model_after_cancel = out.exists()
+    card = train_personal_model(samples["subject"], out, CONSENT, "tiny", progress=progress)
+    return {"out": out, "models": models, "card": card, "cfg": cfg, "progress": seen,
+            "ckpt_after_cancel": ckpt_after_cancel, "model_after_cancel": model_after_cancel}
+
+
+@pytest.fixture(scope="module")
+def model(trained) -> PersonalModel:
+    return PersonalModel.load(trained["out"], device="cpu")
+
+
+@pytest.fixture(scope="module")
+def subject_frames(samples) -> list[np.ndarray]:
+    return [f.image for f in VideoReader(samples["subject"], start=12.0, max_frames=24)]
+
+
+def test_losses_fall(trained):
+    losses = trained["card"].losses
+    assert losses["steps"] == trained["cfg"].steps
+    assert losses["final"]["l1"] < losses["initial"]["l1"]
+    assert losses["final"]["g_total"] < losses["initial"]["g_total"]
+
+
+def test_cancelled_training_keeps_a_checkpoint_and_resumes(trained):
+    assert trained["ckpt_after_cancel"] and not trained["model_after_cancel"]
+    training = trained["card"].training
+    assert training["resumed_from"] == INTERRUPT_AT
+    assert training["steps"] == trained["cfg"].steps
+    assert not checkpoint_path(trained["out"]).exists()  # removed once the model is written
+    steps_reported = [d for d, _, m in trained["progress"] if m.startswith("training")]
+    assert steps_reported[-1] == trained["cfg"].steps
+
+
+def test_model_file_records_consent_config_data_and_metrics(trained, model, samples):
+    card = model.card
+    assert card.consent_id == CONSENT
+    assert card.config == trained["cfg"].to_dict()
+    assert card.data["sha256"] == file_sha256(samples["subject"])
+    assert card.data["train_frames"] + card.data["holdout_frames"] == card.data["frames_with_face"]
+    assert card.data["holdout_frames"] > 0
+    for name in ("gan", "warp_only"):
+        assert 0.0 < card.metrics[name]["ssim"] <= 1.0
+        assert card.metrics[name]["psnr"] > 5.0
+    # The saved generator is the EMA copy; it must load into a working network.
+    assert sum(p.numel() for p in model.generator.parameters()) > 0
+
+
+def test_render_follows_the_target_landmarks(model, subject_frames):
+    size = model.size
+    refs = [model.reference_from_frame(f) for f in (subject_frames[0], subject_frames[-1])]
+    assert all(r is not None for r in refs)
+    faces_out = [model.render(None, r.landmarks) for r in refs]
+    for face in faces_out:
+        assert face.shape == (size, size, 3) and face.dtype == np.uint8
+    # Each rendering is closer to the real crop whose landmarks it was given than to the other.
+    mask = faces.face_mask(refs[0].landmarks, size) > 0.5
+    d = lambda a, b: np.abs(a.astype(float) - b.astype(float))[mask].mean()  # noqa: E731
+    assert d(faces_out[0], refs[0].crop) < d(faces_out[0], refs[1].crop)
+    assert d(faces_out[1], refs[1].crop) < d(faces_out[1], refs[0].crop)
+    # Rendering is deterministic.
+    assert np.array_equal(model.render(None, refs[0].landmarks), faces_out[0])
+
+
+def test_paste_back_changes_only_the_face(model):
+    ref = model.reference
+    target = ref.landmarks.copy()
+    target[[13, 14]] += [0.0, 3.0]  # lower the inner lip: a different face crop
+    out = model.paste(model.render(None, target), target)
+    assert out.shape == ref.frame.shape and out.dtype == np.uint8
+    # Far from the face (frame corners) the reference frame is untouched.
+    assert np.array_equal(out[:20, :20], ref.frame[:20, :20])
+    assert np.array_equal(out[-20:, -20:], ref.frame[-20:, -20:])
+    assert not np.array_equal(out, ref.frame)
+
+
+def test_reenact_plugin_generates_full_frames_from_a_driver(trained, samples):
+    from plugins.gen_reenact import ReenactGenerator
+
+    calls: list[tuple[int, int | None]] = []
+    request = GenerationRequest("reenact", CONSENT, Path("unused.mp4"), inputs={"driver": str(samples["driver"])})
+    context = GenerationContext(consent=object(), progress=lambda d, t=None: calls.append((d, t)),
+                                model_dir=trained["models"])
+    video = ReenactGenerator().generate(request, context)
+    frames = list(video.frames)
+    model = PersonalModel.load(trained["out"], device="cpu")
+    assert len(frames) == video.frame_count == 72
+    assert video.fps == pytest.approx(30.0, rel=0.01)
+    assert all(f.shape == model.reference.frame.shape and f.dtype == np.uint8 for f in frames)
+    assert calls[-1] == (72, 72)
+    # The driver moves, so the subject's face moves; the background of the reference stays.
+    diffs = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames, frames[1:])]
+    assert max(diffs) > 0
+    assert np.array_equal(frames[10][:20, :20], model.reference.frame[:20, :20])
+    assert CONSENT in video.model and video.ingredients == [samples["driver"]]
+
+
+def test_reenact_session_streams_frames(model, samples):
+    driver = [f.image for f in VideoReader(samples["driver"], max_frames=6)]
+    with ReenactSession(model) as session:
+        out = [session.push(f) for f in driver]
+        assert session.faces_seen == 6 and session.driver_neutral is not None
+        session.reset()
+        assert session.driver_neutral is None
+    assert all(o.shape == model.reference.frame.shape for o in out)
+
+
+def test_missing_model_says_train_it_first(tmp_path, samples):
+    from plugins.gen_reenact import ReenactGenerator
+
+    with pytest.raises(ModelError, match="train it first with dftk train --consent nobody"):
+        PersonalModel.for_consent("nobody", tmp_path)
+    request = GenerationRequest("reenact", "nobody", Path("x.mp4"), inputs={"driver": str(samples["driver"])})
+    with pytest.raises(ModelError, match="dftk train --consent nobody"):
+        ReenactGenerator().generate(request, GenerationContext(consent=object(), model_dir=tmp_path))
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, trained, samples):
+    from plugins.gen_reenact import ReenactGenerator
+
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="not a readable dftk personal model"):
+        PersonalModel.load(bad)
+    with pytest.raises(InputError):
+        PersonalModel.for_consent("../etc/passwd", tmp_path)
+    ctx = GenerationContext(consent=object(), model_dir=trained["models"])
+    with pytest.raises(InputError, match="driver"):
+        ReenactGenerator().generate(GenerationRequest("reenact", CONSENT, Path("x.mp4")), ctx)
+    no_face = GenerationRequest("reenact", CONSENT, Path("x.mp4"), inputs={"driver": str(sample_path("no_face.mp4"))})
+    with pytest.raises(InputError, match="no face"):
+        ReenactGenerator().generate(no_face, ctx)
+
+
+def test_model_of_another_consent_is_refused(trained, tmp_path):
+    (tmp_path / "someone-else.pt").write_bytes(trained["out"].read_bytes())
+    with pytest.raises(ModelError, match=f"trained for consent {CONSENT}"):
+        PersonalModel.for_consent("someone-else", tmp_path)
+
+
+def test_plugin_registers_through_the_hook():
+    import plugins.gen_reenact as plugin
+
+    host = PluginHost(load_entry_points=False)
+    host.register(plugin, "gen_reenact")
+    gens = host.generators()
+    assert gens["reenact"] is plugin.ReenactGenerator
+    assert gens["reenact"].scope == "reenact" and "driver" in gens["reenact"].inputs

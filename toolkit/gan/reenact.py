@@ -1,0 +1,77 @@
+"""Reenactment: another person's facial motion drives the subject's personal model.
+
+Relative motion transfer: the driver's landmarks, in the canonical aligned space, minus
+those of the driver's first face frame, are added to the subject's reference landmarks.
+The driver's identity (face shape) therefore never reaches the output, only its motion.
+The canonical alignment removes in-plane head motion (translation, roll, scale), so the
+head stays where it is in the reference frame; expressions, gaze, jaw and out-of-plane
+head turns are transferred.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from toolkit.gan import faces_adapter as faces
+from toolkit.gan.model import PersonalModel
+from toolkit.gan.reference import Reference
+
+
+class ReenactSession:
+    """Drive the subject frame by frame (a video, or a webcam stream): ``push(frame) -> frame``.
+
+    Returns the subject's reference frame with the generated face pasted in, or the face
+    crop alone when ``full_frame`` is False or the reference has no full frame. Frames
+    where the driver shows no face repeat the last pose (the neutral one before any face).
+    """
+
+    def __init__(self, model: PersonalModel, reference: Reference | None = None, full_frame: bool = True):
+        self.model = model
+        self.reference = reference or model.reference
+        self.full_frame = full_frame and self.reference.frame is not None
+        self._tracker = faces.LandmarkTracker(video=True)
+        self.driver_neutral: np.ndarray | None = None
+        self.target: np.ndarray = self.reference.landmarks
+        self.faces_seen = 0
+
+    def target_for(self, driver_landmarks: np.ndarray) -> np.ndarray:
+        """Subject landmarks (crop pixels) for driver landmarks in the driver's frame pixels."""
+        m = faces.alignment_matrix(driver_landmarks, self.model.size)
+        aligned = faces.transform_points(driver_landmarks, m)
+        if self.driver_neutral is None:
+            self.driver_neutral = aligned
+        return (self.reference.landmarks + (aligned - self.driver_neutral)).astype(np.float32)
+
+    def push(self, frame: np.ndarray) -> np.ndarray:
+        lm = self._tracker(frame)
+        if lm is not None:
+            self.target = self.target_for(lm)
+            self.faces_seen += 1
+        face = self.model.render(self.reference, self.target)
+        if not self.full_frame:
+            return face
+        return self.model.paste(face, self.target, self.reference)
+
+    def reset(self) -> None:
+        """Forget the driver's neutral pose (e.g. a new person in front of the webcam)."""
+        self.driver_neutral = None
+        self.target = self.reference.landmarks
+
+    def close(self) -> None:
+        self._tracker.close()
+
+    def __enter__(self) -> "ReenactSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def reenact_frames(model: PersonalModel, driver_frames: Iterable[np.ndarray],
+                   reference: Reference | None = None, full_frame: bool = True) -> Iterator[np.ndarray]:
+    """Lazily render one output frame per driver frame."""
+    with ReenactSession(model, reference, full_frame) as session:
+        for frame in driver_frames:
+            yield session.push(frame)
