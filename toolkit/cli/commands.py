@@ -88,3 +88,8 @@ def samples(
     for name, path in paths.items():
         table.add_row(name, str(path), SAMPLES[name].description)
     console.print(table)
+
+from toolkit.cli import models as _models  # noqa: E402,F401  (dftk models ...)
+from toolkit.cli import plugin_new as _plugin_new  # noqa: E402,F401  (dftk plugin new ...)
+from toolkit.cli import faces as _faces  # noqa: E402,F401  (registers `dftk faces`)
+from toolkit.cli import consent as _consent_commands  # noqa: E402,F401  (dftk consent ...)
