@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 
 from toolkit.errors import InputError, JobCancelled, NoFaceError
-from toolkit.gan import faces_adapter as faces
+from toolkit.gan import landmarks as lmk
 from toolkit.gan.model import PersonalModel
 from toolkit.gan.reenact import ReenactSession
 from toolkit.generation import GeneratedVideo, GenerationContext, GenerationRequest, Generator, SourceType
@@ -48,8 +48,9 @@ class ReenactGenerator(Generator):
                 for i, frame in enumerate(reader):
                     if context.is_cancelled():
                         raise JobCancelled("reenactment was cancelled")
-                    yield session.push(frame.image)
+                    out = session.push(frame.image)
                     context.progress(i + 1, total)
+                    yield out
 
         card = model.card
         return GeneratedVideo(
@@ -65,10 +66,9 @@ class ReenactGenerator(Generator):
 
 def _require_face(driver: Path, fps: float) -> None:
     probe_frames = max(1, int(_FACE_PROBE_SECONDS * (fps or 25.0)))
-    with faces.LandmarkTracker(video=True) as tracker:
-        for frame in VideoReader(driver, max_frames=probe_frames):
-            if tracker(frame.image) is not None:
-                return
+    for _, points in lmk.track_frames(VideoReader(driver, max_frames=probe_frames)):
+        if points is not None:
+            return
     raise NoFaceError(f"{driver.name}: no face in the first {_FACE_PROBE_SECONDS:.0f} s of the driver video")
 
 

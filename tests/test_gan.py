@@ -6,16 +6,15 @@ clip, interrupted and resumed); the other tests use it.
 
 from __future__ import annotations
 
-import dataclasses
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from toolkit.errors import InputError, JobCancelled, ModelError
 from toolkit.gan import PersonalModel, ReenactSession, checkpoint_path, preset_config, train_personal_model
-from toolkit.gan import faces_adapter as faces
+from toolkit.gan import landmarks as lmk
 from toolkit.gan.data import file_sha256
 from toolkit.generation import GenerationContext, GenerationRequest
 from toolkit.media import VideoReader
@@ -103,7 +102,7 @@ def test_render_follows_the_target_landmarks(model, subject_frames):
     for face in faces_out:
         assert face.shape == (size, size, 3) and face.dtype == np.uint8
     # Each rendering is closer to the real crop whose landmarks it was given than to the other.
-    mask = faces.face_mask(refs[0].landmarks, size) > 0.5
+    mask = lmk.region_mask(refs[0].landmarks, size) > 0.5
     d = lambda a, b: np.abs(a.astype(float) - b.astype(float))[mask].mean()  # noqa: E731
     assert d(faces_out[0], refs[0].crop) < d(faces_out[0], refs[1].crop)
     assert d(faces_out[1], refs[1].crop) < d(faces_out[1], refs[0].crop)
@@ -131,12 +130,12 @@ def test_reenact_plugin_generates_full_frames_from_a_driver(trained, samples):
     context = GenerationContext(consent=object(), progress=lambda d, t=None: calls.append((d, t)),
                                 model_dir=trained["models"])
     video = ReenactGenerator().generate(request, context)
-    frames = list(video.frames)
+    assert video.frame_count == 72 and video.fps == pytest.approx(30.0, rel=0.01)
+    frames = list(itertools.islice(video.frames, 24))  # lazily rendered: take the first 24
     model = PersonalModel.load(trained["out"], device="cpu")
-    assert len(frames) == video.frame_count == 72
-    assert video.fps == pytest.approx(30.0, rel=0.01)
+    assert len(frames) == 24
     assert all(f.shape == model.reference.frame.shape and f.dtype == np.uint8 for f in frames)
-    assert calls[-1] == (72, 72)
+    assert calls[-1] == (24, 72)
     # The driver moves, so the subject's face moves; the background of the reference stays.
     diffs = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames, frames[1:])]
     assert max(diffs) > 0

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from toolkit.errors import JobCancelled, NoFaceError
-from toolkit.gan import faces_adapter as faces
+from toolkit.gan import landmarks as lmk
 from toolkit.media import VideoReader
 
 ProgressFn = Callable[[int, "int | None", str], None]
@@ -69,26 +69,25 @@ def load_subject_clip(
     end: float | None = None,
     progress: ProgressFn | None = None,
     is_cancelled: Callable[[], bool] | None = None,
+    padding: float = lmk.PADDING,
 ) -> SubjectClip:
     video = Path(video)
     reader = VideoReader(video, start=start, end=end, max_frames=max_frames)
     total = reader.frame_count or None
     crops, lms, mats, idx = [], [], [], []
     read = 0
-    with faces.LandmarkTracker(video=True) as tracker:
-        for frame in reader:
-            read += 1
-            if is_cancelled and is_cancelled():
-                raise JobCancelled("training was cancelled")
-            lm = tracker(frame.image)
-            if lm is not None:
-                m = faces.alignment_matrix(lm, size)
-                crops.append(faces.warp_to_crop(frame.image, m, size))
-                lms.append(faces.transform_points(lm, m))
-                mats.append(m.astype(np.float32))
-                idx.append(frame.index)
-            if progress and read % 10 == 0:
-                progress(read, total, "finding the face in each frame")
+    for frame, points in lmk.track_frames(reader):
+        read += 1
+        if is_cancelled and is_cancelled():
+            raise JobCancelled("training was cancelled")
+        if points is not None:
+            a = lmk.align(frame.image, points, size, padding)
+            crops.append(a.crop)
+            lms.append(a.landmarks)
+            mats.append(a.matrix)
+            idx.append(frame.index)
+        if progress and read % 10 == 0:
+            progress(read, total, "finding the face in each frame")
     if len(crops) < 8:
         raise NoFaceError(f"{video.name}: a face was found in only {len(crops)} of {read} frames; "
                           "record the subject facing the camera")

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from toolkit.gan import faces_adapter as faces
+from toolkit.gan import landmarks as lmk
 from toolkit.gan.data import SubjectClip
 from toolkit.gan.losses import ssim_map
 
@@ -55,18 +55,17 @@ def flicker(pred: np.ndarray, real: np.ndarray) -> dict[str, float]:
 def landmark_distance(pred: np.ndarray, real: np.ndarray) -> dict[str, float]:
     """AKD: mean distance (pixels of the crop) between meshes found on generated and real crops."""
     dists = []
-    with faces.LandmarkTracker(video=False) as tracker:
-        for p, r in zip(pred, real):
-            lp, lr = tracker(p), tracker(r)
-            if lp is not None and lr is not None:
-                dists.append(float(np.linalg.norm(lp - lr, axis=1).mean()))
+    for p, r in zip(pred, real):
+        lp, lr = lmk.detect_landmarks(p), lmk.detect_landmarks(r)
+        if lp is not None and lr is not None:
+            dists.append(float(np.linalg.norm(lp - lr, axis=1).mean()))
     return {"akd": float(np.mean(dists)) if dists else float("nan"),
             "akd_detected": len(dists) / max(len(pred), 1)}
 
 
 def face_masks(landmarks: np.ndarray, size: int) -> np.ndarray:
     """(N, S, S) bool: inside the face oval of each landmark set (the region pasted back)."""
-    return np.stack([faces.face_mask(lm, size) > 0.5 for lm in landmarks])
+    return np.stack([lmk.region_mask(lm, size) > 0.5 for lm in landmarks])
 
 
 def render_holdout(model, clip: SubjectClip, indices: np.ndarray, reference=None, batch: int = 8,

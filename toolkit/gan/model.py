@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from toolkit.errors import InputError, ModelError
-from toolkit.gan import faces_adapter as faces
+from toolkit.faces.geometry import transform_points
+from toolkit.gan import landmarks as lmk
 from toolkit.gan.card import FORMAT, ModelCard
 from toolkit.gan.landmark_map import landmark_map
 from toolkit.gan.mesh_warp import MeshWarper, Triangulation
@@ -68,7 +69,8 @@ class PersonalModel:
     """The subject's generator plus everything needed to drive it."""
 
     def __init__(self, generator: Generator, triangulation: Triangulation, reference: Reference,
-                 card: ModelCard, size: int, device: torch.device | str = "cpu", threads: int | None = 1):
+                 card: ModelCard, size: int, device: torch.device | str = "cpu", threads: int | None = 1,
+                 padding: float = lmk.PADDING):
         self.device = resolve_device(str(device)) if isinstance(device, str) else device
         # One CPU thread by default: a live session shares the cores with face tracking and
         # the web app, and OpenMP threads that cannot each get a core spin against each other.
@@ -79,6 +81,7 @@ class PersonalModel:
         self.reference = reference
         self.card = card
         self.size = size
+        self.padding = padding  # of the canonical crop (toolkit.faces template)
 
     # -- files -----------------------------------------------------------------------
     def save(self, path: Path | str) -> Path:
@@ -90,6 +93,7 @@ class PersonalModel:
             "format": FORMAT,
             "card": json.loads(json.dumps(self.card.to_dict())),  # plain types only: weights_only loads it
             "size": self.size,
+            "alignment": {"padding": self.padding, "keypoints": list(lmk.ALIGN_KEYPOINTS)},
             "generator_spec": self.generator.spec.to_dict(),
             "generator": {k: v.detach().cpu() for k, v in self.generator.state_dict().items()},
             "triangulation": {k: torch.from_numpy(np.asarray(v)) for k, v in self.triangulation.to_arrays().items()},
@@ -131,7 +135,8 @@ class PersonalModel:
             card = ModelCard.from_dict(payload["card"])
         except (KeyError, RuntimeError, TypeError, ValueError) as exc:
             raise ModelError(f"{path.name}: damaged personal model ({type(exc).__name__}: {exc})") from None
-        return cls(gen, triangulation, reference, card, int(payload["size"]), device, threads)
+        padding = float(payload.get("alignment", {}).get("padding", lmk.PADDING))
+        return cls(gen, triangulation, reference, card, int(payload["size"]), device, threads, padding)
 
     @classmethod
     def for_consent(cls, consent_id: str, model_dir: Path | None = None, device: str = "auto",
@@ -148,8 +153,16 @@ class PersonalModel:
 
     # -- rendering -------------------------------------------------------------------
     def reference_from_frame(self, frame: np.ndarray, landmarks: np.ndarray | None = None) -> Reference | None:
-        """Use another frame of the subject as the reference (None when it shows no face)."""
-        return reference_from_frame(frame, self.size, landmarks)
+        """Use another frame of the subject as the reference (None when it shows no face).
+
+        ``landmarks``: the frame's mesh in frame pixels, found when not given.
+        """
+        return reference_from_frame(frame, self.size, landmarks, self.padding)
+
+    def to_crop(self, frame_landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A mesh in frame pixels -> (its landmarks in this model's crop space, frame->crop matrix)."""
+        m = lmk.crop_matrix(frame_landmarks, self.size, self.padding)
+        return transform_points(frame_landmarks[:, :2], m).astype(np.float32), m.astype(np.float32)
 
     def warp_only(self, reference: Reference | None, target_landmarks: np.ndarray) -> np.ndarray:
         """The baseline the generator refines: the reference crop warped to the target mesh."""
@@ -205,7 +218,7 @@ def paste_face(frame: np.ndarray, matrix: np.ndarray, face: np.ndarray, target_l
     (a face that closes its mouth must also cover the reference's lower chin).
     """
     size = face.shape[0]
-    mask = faces.face_mask(target_landmarks, size, grow)
+    mask = lmk.region_mask(target_landmarks, size, grow)
     if reference_landmarks is not None:
-        mask = np.maximum(mask, faces.face_mask(reference_landmarks, size, grow))
-    return faces.paste_back(frame, face, matrix, mask)
+        mask = np.maximum(mask, lmk.region_mask(reference_landmarks, size, grow))
+    return lmk.paste(frame, face, matrix, mask)

@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from toolkit.gan import faces_adapter as faces
+from toolkit.gan import landmarks as lmk
 from toolkit.gan.model import PersonalModel
 from toolkit.gan.reference import Reference
 
@@ -31,15 +31,14 @@ class ReenactSession:
         self.model = model
         self.reference = reference or model.reference
         self.full_frame = full_frame and self.reference.frame is not None
-        self._tracker = faces.LandmarkTracker(video=True)
+        self._tracker = lmk.LiveLandmarker()
         self.driver_neutral: np.ndarray | None = None
         self.target: np.ndarray = self.reference.landmarks
         self.faces_seen = 0
 
     def target_for(self, driver_landmarks: np.ndarray) -> np.ndarray:
         """Subject landmarks (crop pixels) for driver landmarks in the driver's frame pixels."""
-        m = faces.alignment_matrix(driver_landmarks, self.model.size)
-        aligned = faces.transform_points(driver_landmarks, m)
+        aligned = lmk.to_crop(driver_landmarks, self.model.size, self.model.padding)
         if self.driver_neutral is None:
             self.driver_neutral = aligned
         return (self.reference.landmarks + (aligned - self.driver_neutral)).astype(np.float32)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toolkit.gan import faces_adapter as faces
+from toolkit.gan import landmarks as lmk
 from toolkit.gan.mesh_warp import MeshWarper
 
 
@@ -20,16 +20,15 @@ class Reference:
     matrix: np.ndarray | None = None  # (2, 3) frame pixels -> crop pixels
 
 
-def reference_from_frame(frame: np.ndarray, size: int, landmarks: np.ndarray | None = None) -> Reference | None:
-    """Align a full frame of the subject; None when no face is found."""
+def reference_from_frame(frame: np.ndarray, size: int, landmarks: np.ndarray | None = None,
+                         padding: float = lmk.PADDING) -> Reference | None:
+    """Align a full frame of the subject (mesh in frame pixels, found when not given)."""
     if landmarks is None:
-        with faces.LandmarkTracker(video=False) as tracker:
-            landmarks = tracker(frame)
+        landmarks = lmk.detect_landmarks(frame)
         if landmarks is None:
             return None
-    m = faces.alignment_matrix(landmarks, size)
-    return Reference(faces.warp_to_crop(frame, m, size), faces.transform_points(landmarks, m), frame,
-                     m.astype(np.float32))
+    a = lmk.align(frame, landmarks, size, padding)
+    return Reference(a.crop, a.landmarks, frame, a.matrix)
 
 
 def choose_neutral(crops: np.ndarray, landmarks: np.ndarray, warper: MeshWarper, candidates: int = 48) -> int:
@@ -45,7 +44,7 @@ def choose_neutral(crops: np.ndarray, landmarks: np.ndarray, warper: MeshWarper,
     median_shape = np.median(landmarks[cand], axis=0)
     shape_d = np.linalg.norm(landmarks[cand] - median_shape, axis=2).mean(1)
     frontal = np.stack([warper.warp(crops[i], landmarks[i], mean_shape) for i in cand]).astype(np.float32)
-    mask = faces.face_mask(mean_shape, crops.shape[1]) > 0.5
+    mask = lmk.region_mask(mean_shape, crops.shape[1]) > 0.5
     median_tex = np.median(frontal, axis=0)
     tex_d = np.abs(frontal - median_tex)[:, mask].mean(axis=(1, 2))
     score = shape_d / (np.median(shape_d) + 1e-6) + tex_d / (np.median(tex_d) + 1e-6)

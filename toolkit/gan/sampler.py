@@ -7,7 +7,7 @@ import torch
 
 import cv2
 
-from toolkit.gan import faces_adapter as faces
+from toolkit.gan import landmarks as lmk
 from toolkit.gan.config import TrainConfig
 from toolkit.gan.data import SubjectClip
 from toolkit.gan.landmark_map import landmark_map
@@ -72,7 +72,7 @@ class PairSampler:
         return slice(y, y + patch), slice(x, x + patch)
 
     def _weight(self, landmarks: np.ndarray, size: int) -> np.ndarray:
-        m = faces.face_mask(landmarks, size, grow=0.15)
+        m = lmk.region_mask(landmarks, size, grow=0.15)
         k = int(size * 0.06) | 1
         m = cv2.GaussianBlur(m, (k, k), 0)
         return np.maximum(m, self.cfg.outside_weight).astype(np.float32)
