@@ -44,7 +44,7 @@ class ReenactGenerator(Generator):
         keep_audio = bool(request.options.get("audio", True)) and reader.info.audio is not None
 
         def frames() -> Iterator[np.ndarray]:
-            with ReenactSession(model) as session:
+            with ReenactSession(model, fps=reader.fps or 25.0) as session:
                 for i, frame in enumerate(reader):
                     if context.is_cancelled():
                         raise JobCancelled("reenactment was cancelled")

@@ -52,11 +52,15 @@ def flicker(pred: np.ndarray, real: np.ndarray) -> dict[str, float]:
             "temporal_diff_ratio": float(np.abs(dp).mean() / max(np.abs(dr).mean(), 1e-6))}
 
 
-def landmark_distance(pred: np.ndarray, real: np.ndarray) -> dict[str, float]:
-    """AKD: mean distance (pixels of the crop) between meshes found on generated and real crops."""
+def landmark_distance(pred: np.ndarray, real: np.ndarray | list) -> dict[str, float]:
+    """AKD: mean distance (pixels of the crop) between meshes found on generated and real crops.
+
+    ``real``: the real crops, or their meshes already found (None where none was).
+    """
+    real_lm = [lmk.detect_landmarks(r) for r in real] if isinstance(real, np.ndarray) else real
     dists = []
-    for p, r in zip(pred, real):
-        lp, lr = lmk.detect_landmarks(p), lmk.detect_landmarks(r)
+    for p, lr in zip(pred, real_lm):
+        lp = lmk.detect_landmarks(p)
         if lp is not None and lr is not None:
             dists.append(float(np.linalg.norm(lp - lr, axis=1).mean()))
     return {"akd": float(np.mean(dists)) if dists else float("nan"),
@@ -106,11 +110,12 @@ def evaluate_holdout(model, clip: SubjectClip, holdout: np.ndarray, max_frames: 
     real = clip.crops[idx]
     masks = face_masks(clip.landmarks[idx], clip.size)
     out: dict = {"frames": int(len(idx)), "reference": reference}
+    real_lm = [lmk.detect_landmarks(r) for r in real] if akd else None
     for name, pred in (("gan", gan), ("warp_only", warp)):
         m = image_metrics(pred, real, masks)
         m.update({f"{k}_crop": v for k, v in image_metrics(pred, real).items()})
         m.update(flicker(pred, real))
         if akd:
-            m.update(landmark_distance(pred, real))
+            m.update(landmark_distance(pred, real_lm))
         out[name] = m
     return out

@@ -84,7 +84,8 @@ class Generator(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = layer(torch.cat([x, skip], 1))
         x = F.interpolate(x, size=inp.shape[-2:], mode="bilinear", align_corners=False)
-        return warped + self.head(torch.cat([x, inp], 1))
+        # Bounded residual: a runaway generator cannot push pixels far outside the image range.
+        return warped + 2.0 * torch.tanh(0.5 * self.head(torch.cat([x, inp], 1)))
 
 
 class PatchDiscriminator(nn.Module):

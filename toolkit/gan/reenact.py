@@ -17,6 +17,7 @@ import numpy as np
 from toolkit.gan import landmarks as lmk
 from toolkit.gan.model import PersonalModel
 from toolkit.gan.reference import Reference
+from toolkit.gan.smoothing import OneEuroFilter
 
 
 class ReenactSession:
@@ -27,11 +28,13 @@ class ReenactSession:
     where the driver shows no face repeat the last pose (the neutral one before any face).
     """
 
-    def __init__(self, model: PersonalModel, reference: Reference | None = None, full_frame: bool = True):
+    def __init__(self, model: PersonalModel, reference: Reference | None = None, full_frame: bool = True,
+                 fps: float = 25.0, smooth: bool = True):
         self.model = model
         self.reference = reference or model.reference
         self.full_frame = full_frame and self.reference.frame is not None
         self._tracker = lmk.LiveLandmarker()
+        self._filter = OneEuroFilter(fps) if smooth else None
         self.driver_neutral: np.ndarray | None = None
         self.target: np.ndarray = self.reference.landmarks
         self.faces_seen = 0
@@ -39,6 +42,8 @@ class ReenactSession:
     def target_for(self, driver_landmarks: np.ndarray) -> np.ndarray:
         """Subject landmarks (crop pixels) for driver landmarks in the driver's frame pixels."""
         aligned = lmk.to_crop(driver_landmarks, self.model.size, self.model.padding)
+        if self._filter is not None:
+            aligned = self._filter(aligned)
         if self.driver_neutral is None:
             self.driver_neutral = aligned
         return (self.reference.landmarks + (aligned - self.driver_neutral)).astype(np.float32)
@@ -57,6 +62,8 @@ class ReenactSession:
         """Forget the driver's neutral pose (e.g. a new person in front of the webcam)."""
         self.driver_neutral = None
         self.target = self.reference.landmarks
+        if self._filter is not None:
+            self._filter.reset()
 
     def close(self) -> None:
         self._tracker.close()
@@ -68,9 +75,9 @@ class ReenactSession:
         self.close()
 
 
-def reenact_frames(model: PersonalModel, driver_frames: Iterable[np.ndarray],
+def reenact_frames(model: PersonalModel, driver_frames: Iterable[np.ndarray], fps: float = 25.0,
                    reference: Reference | None = None, full_frame: bool = True) -> Iterator[np.ndarray]:
     """Lazily render one output frame per driver frame."""
-    with ReenactSession(model, reference, full_frame) as session:
+    with ReenactSession(model, reference, full_frame, fps) as session:
         for frame in driver_frames:
             yield session.push(frame)

@@ -35,8 +35,8 @@ class GanTrainer:
         self.d_temporal = TemporalDiscriminator(cfg.clip_frames, cfg.t_channels, cfg.d_layers).to(device)
         betas = (0.5, 0.999)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), cfg.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(list(self.d_frame.parameters()) + list(self.d_temporal.parameters()),
-                                      cfg.lr_d, betas=betas)
+        self._d_params = list(self.d_frame.parameters()) + list(self.d_temporal.parameters())
+        self.opt_d = torch.optim.Adam(self._d_params, cfg.lr_d, betas=betas)
         self.step = 0
         self.history: list[list[float]] = []  # one row of LOSS_KEYS per step
         self.seconds = 0.0  # training time over all sessions (resumes add up)
@@ -60,6 +60,7 @@ class GanTrainer:
         if use_temporal:
             d_temp = L.d_hinge(self.d_temporal(real)[-1], self.d_temporal(fake.detach().reshape(real.shape))[-1])
         (d_frame + d_temp).backward()
+        torch.nn.utils.clip_grad_norm_(self._d_params, cfg.grad_clip)
         self.opt_d.step()
 
         # Generator.
@@ -73,6 +74,7 @@ class GanTrainer:
         g_total = (cfg.l1_weight * l1 + cfg.ssim_weight * dssim + cfg.fm_weight * fm + cfg.adv_weight * adv
                    + cfg.temporal_weight * temporal)
         g_total.backward()
+        torch.nn.utils.clip_grad_norm_(self.generator.parameters(), cfg.grad_clip)
         self.opt_g.step()
         self._update_ema()
         self.step += 1
