@@ -163,7 +163,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", nargs="+", default=["quick"])
     ap.add_argument("--steps", type=int, default=None, help="override the presets' step count (smoke runs)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (1: on a shared machine, OpenMP threads spin against other jobs)")
     ap.add_argument("--models", type=Path, default=None, help="keep the trained models here")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/generation.json")
     ap.add_argument("--images", type=Path, default=ROOT / "docs/images")

@@ -194,3 +194,30 @@ def test_plugin_registers_through_the_hook():
     gens = host.generators()
     assert gens["reenact"] is plugin.ReenactGenerator
     assert gens["reenact"].scope == "reenact" and "driver" in gens["reenact"].inputs
+
+
+def test_one_euro_filter_smooths_jitter_and_follows_motion():
+    from toolkit.gan.smoothing import OneEuroFilter
+
+    rng = np.random.default_rng(0)
+    still = np.full((60, 478, 2), 100.0) + rng.normal(0, 1.0, (60, 478, 2))
+    f = OneEuroFilter(fps=30)
+    out = np.stack([f(x) for x in still])
+    assert np.diff(out[10:], axis=0).std() < 0.5 * np.diff(still[10:], axis=0).std()
+    moved = [f(np.full((478, 2), 130.0)) for _ in range(30)]  # a jump of 30 px is followed within a second
+    assert np.abs(moved[-1] - 130.0).max() < 1.0
+
+
+def test_console_progress_draws_stages():
+    import io
+
+    from rich.console import Console
+
+    from toolkit.gan import console_progress
+
+    buf = io.StringIO()
+    with console_progress(console=Console(file=buf, force_terminal=False, width=120)) as progress:
+        progress(5, 10, "finding the face in each frame")
+        progress(3, 8, "training: L1 0.100")
+    text = buf.getvalue()
+    assert "finding the face in each frame" in text and "training" in text and "3/8" in text

@@ -15,7 +15,8 @@ from toolkit.gan.config import PRESETS, TrainConfig, preset_config
 from toolkit.gan.model import PersonalModel, model_path, paste_face
 from toolkit.gan.reenact import ReenactSession, reenact_frames
 from toolkit.gan.reference import Reference
-from toolkit.gan.train import checkpoint_path, train_personal_model
+from toolkit.gan.progress import console_progress
+from toolkit.gan.train import checkpoint_path, train_for_consent, train_personal_model
 
 __all__ = [
     "ModelCard",
@@ -25,9 +26,11 @@ __all__ = [
     "Reference",
     "TrainConfig",
     "checkpoint_path",
+    "console_progress",
     "model_path",
     "paste_face",
     "preset_config",
     "reenact_frames",
+    "train_for_consent",
     "train_personal_model",
 ]

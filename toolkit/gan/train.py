@@ -23,7 +23,7 @@ from toolkit.gan.config import TrainConfig, preset_config
 from toolkit.gan.data import ProgressFn, SubjectClip, load_subject_clip, read_frame
 from toolkit.gan.evaluate import evaluate_holdout
 from toolkit.gan.mesh_warp import MeshWarper, triangulate
-from toolkit.gan.model import PersonalModel, check_consent_id, resolve_device
+from toolkit.gan.model import PersonalModel, check_consent_id, model_path, resolve_device
 from toolkit.gan.reference import Reference, choose_neutral
 from toolkit.gan.sampler import PairSampler
 from toolkit.gan.trainer import GanTrainer, load_checkpoint, save_checkpoint
@@ -160,6 +160,16 @@ def _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, 
     ckpt.unlink(missing_ok=True)
     say(1, 1, "done")
     return model.card
+
+
+def train_for_consent(video: Path | str, consent_id: str, preset: str = "quick", model_dir: Path | None = None,
+                      **kwargs) -> tuple[Path, ModelCard]:
+    """Train into the models directory, where generators look for ``consent_id``'s model.
+
+    What ``dftk train --consent ID VIDEO`` calls; ``kwargs`` go to :func:`train_personal_model`.
+    """
+    out = model_path(consent_id, model_dir)
+    return out, train_personal_model(video, out, consent_id, preset, **kwargs)
 
 
 def _neutral_reference(clip: SubjectClip, neutral: int) -> Reference:
