@@ -13,7 +13,7 @@ Reenactment, lip-sync and face swap differ only in where the target landmarks co
 from toolkit.gan.card import ModelCard
 from toolkit.gan.config import PRESETS, TrainConfig, preset_config
 from toolkit.gan.model import PersonalModel, model_path, paste_face
-from toolkit.gan.reenact import ReenactSession, reenact_frames
+from toolkit.gan.reenact import ReenactSession, reenact_frames, relative_motion
 from toolkit.gan.reference import Reference
 from toolkit.gan.progress import console_progress
 from toolkit.gan.train import checkpoint_path, train_for_consent, train_personal_model
@@ -31,6 +31,7 @@ __all__ = [
     "paste_face",
     "preset_config",
     "reenact_frames",
+    "relative_motion",
     "train_for_consent",
     "train_personal_model",
 ]

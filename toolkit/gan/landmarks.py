@@ -106,9 +106,10 @@ def region_mask(landmarks: np.ndarray, size: int, grow: float = 0.0) -> np.ndarr
     return faces.face_mask(pts, (size, size), "face_oval").astype(np.float32) / 255.0
 
 
-def paste(frame: np.ndarray, crop: np.ndarray, matrix: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Feathered, colour-matched paste of a canonical crop back into ``frame``."""
-    return faces.paste_back(frame, crop, matrix, mask, feather=0.08, color_match=True)
+def paste(frame: np.ndarray, crop: np.ndarray, matrix: np.ndarray, mask: np.ndarray,
+          color_match: bool = True) -> np.ndarray:
+    """Feathered (and by default colour-matched) paste of a canonical crop back into ``frame``."""
+    return faces.paste_back(frame, crop, matrix, mask, feather=0.08, color_match=color_match)
 
 
 def video_source(video: Path, start: float = 0.0, end: float | None = None, max_frames: int | None = None):

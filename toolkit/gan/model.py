@@ -56,13 +56,14 @@ def model_path(consent_id: str, model_dir: Path | None = None) -> Path:
 
 def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [-1, 1]."""
-    t = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-    return t.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+    x = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) * (1 / 127.5) - 1.0
+    return torch.from_numpy(x).to(device)
 
 
 def to_images(t: torch.Tensor) -> np.ndarray:
-    """(N, 3, H, W) in [-1, 1] -> (N, H, W, 3) uint8."""
-    return t.add(1.0).mul(127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
+    """(N, 3, H, W) in [-1, 1] -> (N, H, W, 3) uint8 (numpy: torch's one-thread elementwise ops are slower)."""
+    x = t.detach().cpu().numpy().transpose(0, 2, 3, 1)
+    return np.clip(x * 127.5 + 128.0, 0, 255).astype(np.uint8)
 
 
 class PersonalModel:
@@ -75,7 +76,9 @@ class PersonalModel:
         # One CPU thread by default: a live session shares the cores with face tracking and
         # the web app, and OpenMP threads that cannot each get a core spin against each other.
         self.threads = threads
-        self.generator = generator.to(self.device).eval()
+        # channels-last convolutions run ~1.6x faster on CPU for this network (measured).
+        self._memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
+        self.generator = generator.to(self.device, memory_format=self._memory_format).eval()
         self.triangulation = triangulation
         self.warper = MeshWarper(triangulation, size)
         self.reference = reference
@@ -95,7 +98,7 @@ class PersonalModel:
             "size": self.size,
             "alignment": {"padding": self.padding, "keypoints": list(lmk.ALIGN_KEYPOINTS)},
             "generator_spec": self.generator.spec.to_dict(),
-            "generator": {k: v.detach().cpu() for k, v in self.generator.state_dict().items()},
+            "generator": {k: v.detach().cpu().contiguous() for k, v in self.generator.state_dict().items()},
             "triangulation": {k: torch.from_numpy(np.asarray(v)) for k, v in self.triangulation.to_arrays().items()},
             "reference": {
                 "crop": torch.from_numpy(ref.crop.copy()),
@@ -176,7 +179,9 @@ class PersonalModel:
         warped = np.stack([self.warper.warp(ref.crop, ref.landmarks, t) for t in targets])
         maps = np.stack([landmark_map(t, self.size) for t in targets])
         with _torch_threads(self.threads if self.device.type == "cpu" else None):
-            out = self.generator(to_tensor(warped, self.device), torch.from_numpy(maps).to(self.device))
+            fmt = self._memory_format
+            out = self.generator(to_tensor(warped, self.device).contiguous(memory_format=fmt),
+                                 torch.from_numpy(maps).to(self.device).contiguous(memory_format=fmt))
         return to_images(out)
 
     def render(self, reference: Reference | None, target_landmarks: np.ndarray) -> np.ndarray:
@@ -187,14 +192,22 @@ class PersonalModel:
         return self.render_batch(reference, np.asarray(target_landmarks)[None])[0]
 
     def paste(self, face: np.ndarray, target_landmarks: np.ndarray, reference: Reference | None = None,
-              frame: np.ndarray | None = None, matrix: np.ndarray | None = None) -> np.ndarray:
-        """Blend a rendered crop back into a full frame (default: the reference's own frame)."""
+              frame: np.ndarray | None = None, matrix: np.ndarray | None = None,
+              color_match: bool | None = None) -> np.ndarray:
+        """Blend a rendered crop back into a full frame (default: the reference's own frame).
+
+        Colour matching is off by default when pasting into the reference's own frame: the
+        face was rendered from that very frame, so its colours already agree (and matching
+        costs more than rendering on a 2-core CPU).
+        """
         ref = reference or self.reference
+        own = frame is None
         frame = ref.frame if frame is None else frame
         matrix = ref.matrix if matrix is None else matrix
         if frame is None or matrix is None:
             raise InputError("this reference has no full frame to paste the face into")
-        return paste_face(frame, matrix, face, target_landmarks, ref.landmarks)
+        match = (not own) if color_match is None else color_match
+        return paste_face(frame, matrix, face, target_landmarks, ref.landmarks, color_match=match)
 
 
 @contextlib.contextmanager
@@ -211,7 +224,8 @@ def _torch_threads(n: int | None):
 
 
 def paste_face(frame: np.ndarray, matrix: np.ndarray, face: np.ndarray, target_landmarks: np.ndarray,
-               reference_landmarks: np.ndarray | None = None, grow: float = 0.12) -> np.ndarray:
+               reference_landmarks: np.ndarray | None = None, grow: float = 0.12,
+               color_match: bool = True) -> np.ndarray:
     """Paste a canonical-space face crop into ``frame`` (``matrix``: frame -> crop).
 
     The mask covers the target face and, when given, the reference face it replaces
@@ -221,4 +235,4 @@ def paste_face(frame: np.ndarray, matrix: np.ndarray, face: np.ndarray, target_l
     mask = lmk.region_mask(target_landmarks, size, grow)
     if reference_landmarks is not None:
         mask = np.maximum(mask, lmk.region_mask(reference_landmarks, size, grow))
-    return lmk.paste(frame, face, matrix, mask)
+    return lmk.paste(frame, face, matrix, mask, color_match)

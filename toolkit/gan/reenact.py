@@ -20,6 +20,15 @@ from toolkit.gan.reference import Reference
 from toolkit.gan.smoothing import OneEuroFilter
 
 
+def relative_motion(subject: np.ndarray, driver_neutral: np.ndarray, driver: np.ndarray) -> np.ndarray:
+    """Subject landmarks showing the driver's motion since its neutral frame.
+
+    All three are (478, 2) meshes in the model's canonical crop space; the driver's own
+    face shape cancels out, only its displacement reaches the subject.
+    """
+    return (subject + (driver - driver_neutral)).astype(np.float32)
+
+
 class ReenactSession:
     """Drive the subject frame by frame (a video, or a webcam stream): ``push(frame) -> frame``.
 
@@ -46,7 +55,7 @@ class ReenactSession:
             aligned = self._filter(aligned)
         if self.driver_neutral is None:
             self.driver_neutral = aligned
-        return (self.reference.landmarks + (aligned - self.driver_neutral)).astype(np.float32)
+        return relative_motion(self.reference.landmarks, self.driver_neutral, aligned)
 
     def push(self, frame: np.ndarray) -> np.ndarray:
         lm = self._tracker(frame)
