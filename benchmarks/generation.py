@@ -148,7 +148,7 @@ def table(results: dict) -> None:
                 t.add_row(preset, proto, method, f"{v['l1']:.4f}", f"{v['psnr']:.2f}", f"{v['ssim']:.4f}",
                           f"{v['ssim_crop']:.4f}", f"{v['akd']:.2f}", f"{v['flicker_index']:.2f}",
                           f"{v['temporal_diff_ratio']:.2f}")
-    Console().print(t)
+    Console(width=150).print(t)
     s = Table(title="Speed and training time")
     for col in ("preset", "steps", "train wall min", "train CPU min", "load avg", "render fps", "session fps"):
         s.add_column(col)
@@ -156,7 +156,7 @@ def table(results: dict) -> None:
         tm, sp = r["training"], r["speed"]
         s.add_row(preset, str(tm["steps"]), f"{tm['wall_s'] / 60:.1f}", f"{tm['cpu_s'] / 60:.1f}",
                   f"{tm['load_avg_before']}->{tm['load_avg_after']}", f"{sp['render_fps']}", f"{sp['session_fps']}")
-    Console().print(s)
+    Console(width=150).print(s)
 
 
 def main() -> None:
