@@ -16,25 +16,30 @@ from toolkit.errors import InputError, JobCancelled, ModelError
 from toolkit.gan import PersonalModel, ReenactSession, checkpoint_path, preset_config, train_personal_model
 from toolkit.gan import landmarks as lmk
 from toolkit.gan.data import file_sha256
+from toolkit.gan.model import model_path
 from toolkit.generation import GenerationContext, GenerationRequest
 from toolkit.media import VideoReader
 from toolkit.plugins import PluginHost
 from toolkit.samples import sample_path
+from toolkit.testing import ConsentStub, check_generator, check_plugin, check_refused_without_consent, pending_ok
 
-CONSENT = "consent-test-0001"
+CONSENT = ConsentStub().id  # the conformance kit's stand-in record runs the plugin with this ID
 INTERRUPT_AT = 10
 
 
 @pytest.fixture(scope="module")
-def samples() -> dict[str, Path]:
+def clips() -> dict[str, Path]:
     return {"subject": sample_path("WolfgangLanger_Pexels.mp4"), "driver": sample_path("single_face.mp4")}
 
 
 @pytest.fixture(scope="module")
-def trained(samples, tmp_path_factory):
-    """Train the tiny preset on the subject's first 3 s, cancelled once and resumed."""
-    models = tmp_path_factory.mktemp("models")
-    out = models / f"{CONSENT}.pt"
+def trained(clips):
+    """Train the tiny preset on the subject's first 5 s, cancelled once and resumed.
+
+    The model goes where generators look for it: ``<DFTK_HOME>/models/<consent>.pt``.
+    """
+    out = model_path(CONSENT)
+    models = out.parent
     cfg = preset_config("tiny")
     seen: list[tuple[int, int | None, str]] = []
 
@@ -45,10 +50,10 @@ def trained(samples, tmp_path_factory):
         return any(m.startswith("training") and d >= INTERRUPT_AT for d, _, m in seen)
 
     with pytest.raises(JobCancelled):
-        train_personal_model(samples["subject"], out, CONSENT, "tiny", progress=progress, is_cancelled=cancel_once)
+        train_personal_model(clips["subject"], out, CONSENT, "tiny", progress=progress, is_cancelled=cancel_once)
     ckpt_after_cancel = checkpoint_path(out).is_file()
     model_after_cancel = out.exists()
-    card = train_personal_model(samples["subject"], out, CONSENT, "tiny", progress=progress)
+    card = train_personal_model(clips["subject"], out, CONSENT, "tiny", progress=progress)
     return {"out": out, "models": models, "card": card, "cfg": cfg, "progress": seen,
             "ckpt_after_cancel": ckpt_after_cancel, "model_after_cancel": model_after_cancel}
 
@@ -59,8 +64,8 @@ def model(trained) -> PersonalModel:
 
 
 @pytest.fixture(scope="module")
-def subject_frames(samples) -> list[np.ndarray]:
-    return [f.image for f in VideoReader(samples["subject"], start=12.0, max_frames=24)]
+def subject_frames(clips) -> list[np.ndarray]:
+    return [f.image for f in VideoReader(clips["subject"], start=12.0, max_frames=24)]
 
 
 def test_losses_fall(trained):
@@ -80,11 +85,11 @@ def test_cancelled_training_keeps_a_checkpoint_and_resumes(trained):
     assert steps_reported[-1] == trained["cfg"].steps
 
 
-def test_model_file_records_consent_config_data_and_metrics(trained, model, samples):
+def test_model_file_records_consent_config_data_and_metrics(trained, model, clips):
     card = model.card
     assert card.consent_id == CONSENT
     assert card.config == trained["cfg"].to_dict()
-    assert card.data["sha256"] == file_sha256(samples["subject"])
+    assert card.data["sha256"] == file_sha256(clips["subject"])
     assert card.data["train_frames"] + card.data["holdout_frames"] == card.data["frames_with_face"]
     assert card.data["holdout_frames"] > 0
     for name in ("gan", "warp_only"):
@@ -122,11 +127,11 @@ def test_paste_back_changes_only_the_face(model):
     assert not np.array_equal(out, ref.frame)
 
 
-def test_reenact_plugin_generates_full_frames_from_a_driver(trained, samples):
+def test_reenact_plugin_generates_full_frames_from_a_driver(trained, clips):
     from plugins.gen_reenact import ReenactGenerator
 
     calls: list[tuple[int, int | None]] = []
-    request = GenerationRequest("reenact", CONSENT, Path("unused.mp4"), inputs={"driver": str(samples["driver"])})
+    request = GenerationRequest("reenact", CONSENT, Path("unused.mp4"), inputs={"driver": str(clips["driver"])})
     context = GenerationContext(consent=object(), progress=lambda d, t=None: calls.append((d, t)),
                                 model_dir=trained["models"])
     video = ReenactGenerator().generate(request, context)
@@ -140,11 +145,11 @@ def test_reenact_plugin_generates_full_frames_from_a_driver(trained, samples):
     diffs = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames, frames[1:])]
     assert max(diffs) > 0
     assert np.array_equal(frames[10][:20, :20], model.reference.frame[:20, :20])
-    assert CONSENT in video.model and video.ingredients == [samples["driver"]]
+    assert CONSENT in video.model and video.ingredients == [clips["driver"]]
 
 
-def test_reenact_session_streams_frames(model, samples):
-    driver = [f.image for f in VideoReader(samples["driver"], max_frames=6)]
+def test_reenact_session_streams_frames(model, clips):
+    driver = [f.image for f in VideoReader(clips["driver"], max_frames=6)]
     with ReenactSession(model) as session:
         out = [session.push(f) for f in driver]
         assert session.faces_seen == 6 and session.driver_neutral is not None
@@ -153,17 +158,17 @@ def test_reenact_session_streams_frames(model, samples):
     assert all(o.shape == model.reference.frame.shape for o in out)
 
 
-def test_missing_model_says_train_it_first(tmp_path, samples):
+def test_missing_model_says_train_it_first(tmp_path, clips):
     from plugins.gen_reenact import ReenactGenerator
 
     with pytest.raises(ModelError, match="train it first with dftk train --consent nobody"):
         PersonalModel.for_consent("nobody", tmp_path)
-    request = GenerationRequest("reenact", "nobody", Path("x.mp4"), inputs={"driver": str(samples["driver"])})
+    request = GenerationRequest("reenact", "nobody", Path("x.mp4"), inputs={"driver": str(clips["driver"])})
     with pytest.raises(ModelError, match="dftk train --consent nobody"):
         ReenactGenerator().generate(request, GenerationContext(consent=object(), model_dir=tmp_path))
 
 
-def test_bad_inputs_give_one_line_errors(tmp_path, trained, samples):
+def test_bad_inputs_give_one_line_errors(tmp_path, trained, clips):
     from plugins.gen_reenact import ReenactGenerator
 
     bad = tmp_path / "bad.pt"
@@ -221,3 +226,12 @@ def test_console_progress_draws_stages():
         progress(3, 8, "training: L1 0.100")
     text = buf.getvalue()
     assert "finding the face in each frame" in text and "training" in text and "3/8" in text
+
+
+def test_reenact_plugin_conforms(trained, clips):
+    import plugins.gen_reenact as plugin
+
+    check_plugin(plugin)
+    run = check_generator(plugin.ReenactGenerator, inputs={"driver": clips["driver"]}, max_frames=6)
+    assert len(run.frames) == 6 and run.identity_checks == 0  # the driver may be anyone
+    pending_ok(check_refused_without_consent, plugin.ReenactGenerator, {"driver": clips["driver"]})
