@@ -235,3 +235,22 @@ def test_reenact_plugin_conforms(trained, clips):
     run = check_generator(plugin.ReenactGenerator, inputs={"driver": clips["driver"]}, max_frames=6)
     assert len(run.frames) == 6 and run.identity_checks == 0  # the driver may be anyone
     pending_ok(check_refused_without_consent, plugin.ReenactGenerator, {"driver": clips["driver"]})
+
+
+def test_lipsync_landmarks_drive_the_mouth(model):
+    """The shared contract: toolkit.lipsync moves mesh points, the personal model renders them."""
+    from toolkit.lipsync import apply_mouth
+
+    neutral = model.reference.landmarks
+    wide = apply_mouth(neutral, np.array([0.9, 0.0, 0.0]), neutral=neutral)
+    closed, opened = model.render(None, neutral), model.render(None, wide)
+    diff = np.abs(opened.astype(float) - closed.astype(float)).mean(axis=2)
+    mouth = lmk.region_mask(wide, model.size, grow=0.0) > 0.5
+    lips = np.zeros_like(mouth)
+    lo, hi = wide[list(lmk.topo.MOUTH)].min(0).astype(int), wide[list(lmk.topo.MOUTH)].max(0).astype(int)
+    lips[lo[1] - 2:hi[1] + 3, lo[0] - 2:hi[0] + 3] = True
+    upper = mouth.copy()
+    upper[int(neutral[1, 1]):] = False  # above the nose tip: eyes, brows, forehead do not move
+    # The rendering changes around the mouth (and the jaw follows), not on the upper face.
+    assert diff[lips].mean() > 5.0
+    assert diff[lips].mean() > 4 * diff[upper].mean()
