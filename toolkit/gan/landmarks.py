@@ -11,7 +11,6 @@ expression into head motion.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -111,8 +110,3 @@ def paste(frame: np.ndarray, crop: np.ndarray, matrix: np.ndarray, mask: np.ndar
     """Feathered (and by default colour-matched) paste of a canonical crop back into ``frame``."""
     return faces.paste_back(frame, crop, matrix, mask, feather=0.08, color_match=color_match)
 
-
-def video_source(video: Path, start: float = 0.0, end: float | None = None, max_frames: int | None = None):
-    from toolkit.media import VideoReader
-
-    return VideoReader(video, start=start, end=end, max_frames=max_frames)

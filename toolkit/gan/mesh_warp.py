@@ -91,8 +91,8 @@ def triangulate(mean_landmarks: np.ndarray, size: int) -> Triangulation:
     outer = outer_ids[local[~_inside(pts[outer_ids], local, pts[oval])]]
     surface = np.concatenate([
         FACE_TRIANGLES,
-        _hole_fill(pts, topo.EYE_A, topo.IRIS_A + [topo.LEFT_IRIS_CENTER]),
-        _hole_fill(pts, topo.EYE_B, topo.IRIS_B + [topo.RIGHT_IRIS_CENTER]),
+        _hole_fill(pts, topo.EYE_A, topo.IRIS_A + [topo.IRIS_A_CENTER]),
+        _hole_fill(pts, topo.EYE_B, topo.IRIS_B + [topo.IRIS_B_CENTER]),
         _hole_fill(pts, topo.LIPS_INNER),
     ])
     # Back to front: the farther a triangle from the nose tip, the farther from the camera.

@@ -1,7 +1,9 @@
-"""Index sets of the 478-point MediaPipe face mesh that the GAN core draws and warps with.
+"""Ordered contours of the 478-point MediaPipe face mesh that the GAN core draws and warps with.
 
-The connection sets come from MediaPipe as unordered edges; filled regions (mouth
-opening, eyes) need ordered loops, so the loops are chained once at import.
+``toolkit.faces.mesh_topology`` names the regions as index sets; drawing filled regions
+(mouth opening, eyes) and fanning triangles over them needs ordered loops, so the
+connection sets are chained into loops once at import. "A" is the subject's left eye
+(MediaPipe's ``LEFT_EYE``/``LEFT_IRIS``, on the image's right), "B" the subject's right eye.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from collections import defaultdict
 import numpy as np
 from mediapipe.python.solutions import face_mesh_connections as _mp
 
-NUM_POINTS = 478
-LEFT_IRIS_CENTER = 468  # the subject's right eye, on the image's left side
-RIGHT_IRIS_CENTER = 473
+from toolkit.faces.mesh_topology import LEFT_IRIS_CENTER as IRIS_A_CENTER
+from toolkit.faces.mesh_topology import NUM_LANDMARKS as NUM_POINTS
+from toolkit.faces.mesh_topology import RIGHT_IRIS_CENTER as IRIS_B_CENTER
 
 
 def _loops(edges: frozenset[tuple[int, int]]) -> list[list[int]]:
@@ -63,9 +65,5 @@ FEATURE_EDGES = np.array(
     dtype=np.int32,
 )
 
-# Points that move with the skull, not with expression: eye corners and the nose ridge.
-EYE_CORNERS_A = (33, 133)
-EYE_CORNERS_B = (362, 263)
-NOSE_RIDGE = (168, 6, 197, 195, 5, 4, 1)
 # Mouth points the lip-sync offsets act on (outer and inner lip contours).
 MOUTH = sorted(set(LIPS_OUTER) | set(LIPS_INNER))
