@@ -87,7 +87,7 @@ class PersonalModel:
         self.padding = padding  # of the canonical crop (toolkit.faces template)
 
     # -- files -----------------------------------------------------------------------
-    def save(self, path: Path | str) -> Path:
+    def save_to(self, path: Path | str) -> Path:
         """Write atomically (temp file beside ``path``, then rename)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

