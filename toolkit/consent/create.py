@@ -30,6 +30,7 @@ from toolkit.consent.record import (
 )
 from toolkit.consent.registry import ConsentRegistry, Revocation
 from toolkit.errors import ConsentError, InputError, NoFaceError
+from toolkit.hashing import sha256_file
 
 DEFAULT_VALIDITY = dt.timedelta(days=365)
 ATTESTED_FACE_SAMPLES = 12  # frames of a footage clip searched for the reference face
@@ -109,11 +110,7 @@ def _file_sha256(path: Path, what: str) -> str:
         raise InputError(f"{path}: no such {what}")
     if path.stat().st_size == 0:
         raise InputError(f"{path.name}: the {what} is empty")
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 # --- captured consent ---------------------------------------------------------------------------
