@@ -108,6 +108,7 @@ def run_generation(
     when the record does not authorise the run (the job is then recorded as failed).
     """
     from toolkit.consent import authorize, identity_verifier, verify_media_identity
+    from toolkit.media.probe import check_file
     from toolkit.plugins import get_host
 
     host = host or get_host()
@@ -129,6 +130,7 @@ def run_generation(
             path = request.inputs.get(name)
             if not path:
                 raise InputError(f"generator {cls.name!r} needs the input {name!r}")
+            check_file(Path(path))  # a missing or unreadable file is bad input, not a consent question
             if record_media(Path(path), record):
                 job.progress(0, None, f"{Path(path).name} is the file consent {record.id} was given with")
                 continue

@@ -73,6 +73,7 @@ def run_training(
     host: Any = None,
     on_start: Any = None,
     lipsync: bool = True,
+    lipsync_steps: int = 1500,
 ) -> JobRecord:
     """Train the personal models of ``consent_id`` as a tracked job; returns its final record.
 
@@ -101,7 +102,7 @@ def run_training(
         notes = [f"video: {path.name} ({how})"]
         audio = None
         if lipsync:
-            audio = train_personal_audio_model(path, record.id, model_dir, progress=job.progress,
+            audio = train_personal_audio_model(path, record.id, model_dir, steps=lipsync_steps, progress=job.progress,
                                                is_cancelled=job.is_cancelled)
             notes.append(audio.note)
         return {
