@@ -172,7 +172,15 @@ def create_captured(challenge_id: str, recording: Path | str, registry: ConsentR
         key_id="",
         capture=report.summary(),
     ))
-    registry.add_record_for_challenge(record, png, challenge.id)
+    # The recording is the subject's training data (dftk train): keep it beside the registry.
+    from toolkit.consent.evidence import delete_evidence, keep_evidence
+
+    keep_evidence(record.id, recording, obs.sha256, registry)
+    try:
+        registry.add_record_for_challenge(record, png, challenge.id)
+    except BaseException:
+        delete_evidence(record.id, registry)
+        raise
     return record, report
 
 
@@ -261,11 +269,19 @@ def create_attested(subject: str, operator: str, release: Path | str, face_sourc
 
 
 def revoke(record_id: str, reason: str = "", registry: ConsentRegistry | None = None) -> Revocation:
-    """Revoke a record for good (also one that is expired or fails verification)."""
+    """Revoke a record for good (also one that is expired or fails verification).
+
+    The kept consent recording and the personal models trained from the record are
+    deleted: nothing trained or kept for the subject outlives their consent.
+    """
+    from toolkit.consent.evidence import delete_evidence, delete_personal_models
     from toolkit.consent.gate import load
 
     registry = registry or ConsentRegistry()
     stored = load(record_id, registry)
     if stored.record is None:
         raise ConsentError(f"consent record {record_id} is unreadable and cannot be used anyway")
-    return registry.revoke(stored.record, reason)
+    revocation = registry.revoke(stored.record, reason)
+    delete_evidence(stored.record.id, registry)
+    delete_personal_models(stored.record.id)
+    return revocation

@@ -54,12 +54,15 @@ def train_personal_model(
     start: float = 0.0,
     end: float | None = None,
     akd: bool = False,
+    binding: dict | None = None,
 ) -> ModelCard:
     """Train the personal model of ``consent_id`` on ``video`` (the subject's own recording).
 
     ``progress(done, total, message)`` is called through data preparation, training and
     evaluation; ``is_cancelled()`` is polled every step (a cancelled run keeps its
     checkpoint and raises :class:`JobCancelled`). ``config`` overrides the preset.
+    ``binding``: the consent record's ``model_binding()`` (id and hash), kept in the card's
+    data as ``consent`` so generators can check the model belongs to that record.
     """
     cfg = config or preset_config(preset)
     threads = torch.get_num_threads()
@@ -67,12 +70,13 @@ def train_personal_model(
         torch.set_num_threads(cfg.threads)
     try:
         return _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, config is not None,
-                      start, end, akd)
+                      start, end, akd, binding)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, custom, start, end, akd) -> ModelCard:
+def _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, custom, start, end, akd,
+           binding=None) -> ModelCard:
     t_start, cpu_start = time.perf_counter(), time.process_time()
     check_consent_id(consent_id)
     video, out = Path(video), Path(out)
@@ -140,6 +144,7 @@ def _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, 
             "holdout_frames": int(len(holdout_idx)),
             "fps": clip.fps,
             "reference_frame": int(clip.frame_index[neutral]),
+            **({"consent": dict(binding)} if binding else {}),
         },
         training={
             "steps": trainer.step,
