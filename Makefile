@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+EXAMPLES_STAMP := $(VENV)/.examples-stamp
+# Everything an installed example is built from: a change reinstalls them.
+EXAMPLE_SOURCES := examples/install.sh $(wildcard examples/*/pyproject.toml examples/*/*/*.py)
 
 .PHONY: venv run test bench examples clean
 
@@ -22,15 +25,21 @@ run: venv
 	$(BIN)/dftk samples
 	$(BIN)/dftk probe $$($(BIN)/python -c "from toolkit.samples import sample_path; print(sample_path('WolfgangLanger_Pexels.mp4'))")
 
-test: venv
+# The examples are installed first (as a user installs a plugin); their own tests run with
+# the suite (pyproject: testpaths = tests, examples) against the installed packages.
+test: venv $(EXAMPLES_STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: venv
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 # The example third-party plugins (separate distributions) into the venv: `dftk plugins` lists them.
-examples: venv
-	PIP="$(BIN)/python -m pip" bash examples/install.sh
+# Offline: no dependencies (the venv has them) and no build isolation (the venv's setuptools builds).
+examples: $(EXAMPLES_STAMP)
+
+$(EXAMPLES_STAMP): $(STAMP) $(EXAMPLE_SOURCES)
+	PIP="$(BIN)/python -m pip" bash examples/install.sh -q --no-index
+	touch $(EXAMPLES_STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

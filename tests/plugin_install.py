@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,9 +24,14 @@ def env_for(site: Path, home: Path, **extra: str) -> dict[str, str]:
 
 
 def pip_install(package: Path, site: Path) -> None:
-    """Offline, no dependencies, no build isolation: builds a wheel with our setuptools."""
+    """Offline, no dependencies, no build isolation: builds a wheel with our setuptools.
+
+    pip builds in the source tree (``build/``, ``*.egg-info``), so it builds a copy beside ``site``.
+    """
+    source = site.parent / f"{package.name}-source"
+    shutil.copytree(package, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(site), str(package)], check=True, cwd=ROOT)
+                    "--no-index", "--target", str(site), str(source)], check=True, cwd=ROOT)
 
 
 def dftk_json(env: dict[str, str], *args: str) -> dict:

@@ -11,7 +11,7 @@ import platformdirs
 import pytest
 
 import tiny_onnx
-from toolkit.errors import ModelError
+from toolkit.errors import ModelError, NoFaceError
 from toolkit.media import VideoReader
 from toolkit.models import get_registry
 from toolkit.plugins import PluginHost, set_host
@@ -28,11 +28,13 @@ def samples():
 
 @pytest.fixture
 def registry(tmp_path, monkeypatch):
+    import plugins.faces_mediapipe as faces_mediapipe
     import plugins.onnx_models as onnx_models
 
     monkeypatch.setenv("DFTK_HOME", str(tmp_path / "home"))
     host = PluginHost(load_entry_points=False)
     host.register(onnx_models, "onnx_models")
+    host.register(faces_mediapipe, "faces_mediapipe")  # the shared face pass the adapters use
     set_host(host)
     reg = get_registry()
     models = tmp_path / "models"
@@ -132,20 +134,42 @@ def test_unaccepted_licence_blocks_the_generator(registry, samples, tmp_path):
 
 
 def test_embedder_backend(registry, samples):
-    from plugins.onnx_models.faces import ARCFACE_112, Landmarker, align, five_points
+    from plugins.onnx_models.faces import photo_face
     from plugins.onnx_models.swapper import ArcFaceEmbedder
+    from toolkit.faces import align_face, embedder_crop
     from toolkit.media import read_image
 
-    crops = []
-    landmarker = Landmarker(video=False)
+    embedder = ArcFaceEmbedder(model="tiny_arcface")
+    assert embedder_crop(embedder) == (112, 0.0)  # the tight ArcFace crop
+    crops, images = [], {}
     for name in ("single_face.jpg", "multi_face.jpg"):
-        image = read_image(samples[name])
-        crops.append(align(image, five_points(landmarker.mesh(image)), ARCFACE_112, 112)[0])
-    landmarker.close()
-    vectors = check_embedder(ArcFaceEmbedder(model="tiny_arcface"), crops)
+        images[name] = read_image(samples[name])
+        crops.append(align_face(images[name], photo_face(images[name], name), size=112, padding=0.0).image)
+    vectors = check_embedder(embedder, crops)
     assert vectors.shape == (2, 512)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert not np.allclose(vectors[0], vectors[1])
+    # embed_image: the largest face of the photo through the shared face pass, aligned the same way
+    assert np.allclose(embedder.embed_image(images["multi_face.jpg"]), vectors[1], atol=1e-5)
+    with pytest.raises(NoFaceError, match="no face found in the source photo"):
+        embedder.embed_image(np.full((240, 320, 3), 128, np.uint8))
+
+
+def test_consent_gate_reads_the_arcface_threshold(registry):
+    from plugins.onnx_models.swapper import ArcFaceEmbedder
+    from toolkit.consent.identity import DEFAULT_MATCH_THRESHOLD, IdentityVerifier
+    from toolkit.hookspecs import hookimpl
+
+    class TinyArcFace:
+        @hookimpl
+        def register_face_backends(self, register):
+            register(ArcFaceEmbedder(model="tiny_arcface"))
+
+    host = PluginHost(load_entry_points=False)
+    host.register(TinyArcFace(), "tiny")
+    verifier = IdentityVerifier(record=None, reference_png=b"", host=host)
+    assert verifier.embedder.name == "arcface_onnx"
+    assert verifier.threshold == ArcFaceEmbedder.match_threshold == 0.45 != DEFAULT_MATCH_THRESHOLD
 
 
 def _speech(path: Path) -> Path:
@@ -178,11 +202,10 @@ def test_lipsync_moves_only_the_lower_face_with_the_audio(registry, samples, tmp
     fps = VideoReader(clip).fps
     assert len(quiet.frames) == int(1.0 * fps)  # cut to the audio
     assert len(spoken.frames) == min(72, int(_duration(speech) * fps))
-    from plugins.onnx_models.faces import Landmarker
+    from plugins.onnx_models.faces import photo_face
 
-    landmarker = Landmarker(video=False)
     for i, original in enumerate(input_frames(clip, 6)):
-        mesh = landmarker.mesh(original)
+        mesh = photo_face(original, f"frame {i}").mesh.points
         eyes_y, mouth_y = int(mesh[[468, 473], 1].max()), int(mesh[[13, 14], 1].mean())
         x0, x1 = int(mesh[:, 0].min()), int(mesh[:, 0].max())
         changed = np.any(quiet.frames[i] != original, axis=2)
@@ -190,7 +213,6 @@ def test_lipsync_moves_only_the_lower_face_with_the_audio(registry, samples, tmp
         assert changed[mouth_y - 3: mouth_y + 4, x0:x1].any()  # the mouth was repainted
         diff = np.abs(spoken.frames[i].astype(int) - quiet.frames[i].astype(int))
         assert diff[mouth_y - 5: mouth_y + 6, x0:x1].mean() > 1.0  # speech and silence give different mouths
-    landmarker.close()
     assert spoken.identity_checks == 1
 
 

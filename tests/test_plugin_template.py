@@ -8,29 +8,38 @@ from plugin_install import dftk_json, env_for, pip_install, run_pytest
 from toolkit.cli import main
 
 
-def test_generator_template_installs_and_passes_its_tests(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("kind, name, slug", [("generator", "Sepia Tint", "sepia_tint"),
+                                              ("detector", "Face Detail", "face_detail")])
+def test_template_installs_and_passes_its_tests(tmp_path, capsys, monkeypatch, samples, kind, name, slug):
     monkeypatch.setenv("DFTK_HOME", str(tmp_path / "home"))
-    assert main(["plugin", "new", "Sepia Tint", "--kind", "generator", "--dir", str(tmp_path), "--json"]) == 0
+    assert main(["plugin", "new", name, "--kind", kind, "--dir", str(tmp_path), "--json"]) == 0
     made = json.loads(capsys.readouterr().out)
-    package = tmp_path / "dftk-sepia-tint"
-    assert made["path"] == str(package) and made["module"] == "dftk_sepia_tint"
-    assert {p.name for p in package.iterdir()} == {"pyproject.toml", "README.md", "dftk_sepia_tint", "tests"}
-    assert 'sepia_tint = "dftk_sepia_tint"' in (package / "pyproject.toml").read_text()
+    distribution, module = "dftk-" + slug.replace("_", "-"), "dftk_" + slug
+    package = tmp_path / distribution
+    assert made["path"] == str(package) and made["module"] == module
+    assert {p.name for p in package.iterdir()} == {"pyproject.toml", "README.md", module, "tests"}
+    assert f'{slug} = "{module}"' in (package / "pyproject.toml").read_text()
 
     site = tmp_path / "site"
     pip_install(package, site)
     env = env_for(site, tmp_path / "home")
     listed = {p["name"]: p for p in dftk_json(env, "plugins")["plugins"]}
-    entry = listed["sepia_tint"]
-    assert (entry["source"], entry["distribution"], entry["version"]) == ("installed", "dftk-sepia-tint", "0.1.0")
-    assert entry["registers"] == {"generators": ["sepia_tint"]}
+    entry = listed[slug]
+    assert (entry["source"], entry["distribution"], entry["version"]) == ("installed", distribution, "0.1.0")
+    assert entry["registers"] == {kind + "s": [slug]}
 
     result = run_pytest(package / "tests", env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout  # including the consent-gate check
+    # generator: conformance, frames, the consent gate; detector: conformance, contract and bad input, a blurred face
+    assert "3 passed" in result.stdout
 
-    # DFTK_LOAD_PLUGINS is an allow-list of entry-point names
-    assert "sepia_tint" not in {p["name"] for p in dftk_json({**env, "DFTK_LOAD_PLUGINS": "other"}, "plugins")["plugins"]}
+    if kind == "detector":  # not a default detector: `dftk detect --detectors NAME` runs it by name
+        report = dftk_json(env, "detect", str(samples["single_face.jpg"]), "--detectors", slug)
+        (result,) = report["detectors"]
+        assert result["detector"] == slug and result["applicable"] and result["clip_score"] == 0.5
+        assert result["explanation"].startswith("face detail: the face holds")
+    else:  # DFTK_LOAD_PLUGINS is an allow-list of entry-point names
+        assert slug not in {p["name"] for p in dftk_json({**env, "DFTK_LOAD_PLUGINS": "other"}, "plugins")["plugins"]}
 
 
 def test_plugins_dir_loads_a_single_file_plugin(tmp_path):
@@ -55,12 +64,3 @@ def test_template_errors(tmp_path, capsys):
     assert main(["plugin", "new", "9lives", "--dir", str(tmp_path)]) == 2
     assert main(["plugin", "new", "thing", "--kind", "painter", "--dir", str(tmp_path)]) == 2
     assert "already exists" in capsys.readouterr().err
-
-
-def test_detector_template_is_pending_until_the_detector_contract_lands(tmp_path, capsys):
-    import importlib.util
-
-    if importlib.util.find_spec("toolkit.detection") is not None:
-        pytest.skip("the detector contract is here: the detector template must be written")
-    assert main(["plugin", "new", "spotter", "--kind", "detector", "--dir", str(tmp_path)]) == 3
-    assert "toolkit.detection" in capsys.readouterr().err

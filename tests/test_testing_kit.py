@@ -224,3 +224,164 @@ def test_consent_check_runs_against_the_core_gate(clip, monkeypatch):
     monkeypatch.setattr(toolkit.jobs.generate, "run_generation", gateless)
     with pytest.raises(ConformanceError, match="without a consent record"):
         check_refused_without_consent(Mirror, {"video": clip})
+
+
+# -- detectors ------------------------------------------------------------------------------
+
+from toolkit.detection import ClipAnalysis, Detector, Evidence, FrameScore  # noqa: E402
+from toolkit.errors import InputError  # noqa: E402
+from toolkit.testing import check_detector  # noqa: E402
+
+
+class FaceContrast(Detector):
+    """A conforming toy: per face, the grey-level spread inside its box (not a real detector)."""
+
+    name = "face_contrast"
+    description = "grey-level spread inside each face box"
+    version = "1"
+
+    def analyze(self, clip):
+        if not clip.has_faces:
+            return self.not_applicable("no face found")
+        scores = []
+        for pos, frame in enumerate(clip.frames):
+            for face in frame.faces:
+                x0, y0, x1, y1 = (max(0, int(v)) for v in face.box)
+                spread = float(frame.image[y0:y1, x0:x1].std()) / 128
+                scores.append(FrameScore(pos, frame.time, face.track_id, min(1.0, spread)))
+        clip_score = float(np.mean([s.score for s in scores]))
+        trace = {"times": [s.time for s in scores], "values": [s.score for s in scores], "unit": "std / 128"}
+        return self.result(clip_score=clip_score, frame_scores=scores, evidence=[Evidence("trace", "spread", trace)],
+                           explanation=f"grey-level spread {clip_score:.2f}")
+
+
+class WholeFrame(Detector):
+    """Judges whole frames (track -1), so it applies without faces too; refuses still images typed."""
+
+    name = "whole_frame"
+    description = "mean brightness of each frame"
+    version = "1"
+
+    def analyze(self, clip):
+        if clip.is_image:
+            raise InputError("a still image is not supported")
+        scores = [FrameScore(pos, f.time, -1, float(f.image.mean()) / 255) for pos, f in enumerate(clip.frames)]
+        return self.result(clip_score=scores[0].score, frame_scores=scores, explanation="brightness")
+
+
+def test_a_conforming_detector_passes_on_the_real_clip_and_bad_input():
+    run = check_detector(FaceContrast, expect_applicable=True)
+    clip = run.analysis
+    assert isinstance(clip, ClipAnalysis) and len(clip.frames) == 24 and clip.track_ids() == [0]
+    assert len(run.result.frame_scores) == 24 and 0 < run.result.clip_score < 1
+    assert {k: r.applicable for k, r in run.bad_input.items()} == {
+        "no faces": False, "no audio": True, "no faces and no audio": False, "a one-frame still image": True}
+    # whole-frame scores (track -1) are fine without faces; a typed DftkError is a clean refusal
+    run = check_detector(WholeFrame)
+    assert run.bad_input["no faces"].applicable and isinstance(run.bad_input["a one-frame still image"], InputError)
+    with pytest.raises(ConformanceError, match="expected a not-applicable result"):
+        check_detector(FaceContrast, clip, expect_applicable=False)
+
+
+def _variant(**methods):
+    return type("Broken", (FaceContrast,), {"name": "broken", **methods})
+
+
+def _out_of_range(self, clip):
+    result = FaceContrast.analyze(self, clip)
+    if result.applicable:
+        result.frame_scores.append(FrameScore(0, clip.frames[0].time, clip.track_ids()[0], 1.4))  # after validation
+    return result
+
+
+def _nan_clip_score(self, clip):
+    result = FaceContrast.analyze(self, clip)
+    if result.applicable:
+        result.clip_score = float("nan")  # np.clip keeps NaN: the dataclass cannot catch it
+    return result
+
+
+def _raises_without_faces(self, clip):
+    first = clip.frames[0].faces[0]  # IndexError on a clip with no faces
+    return FaceContrast.analyze(self, clip) if first else None
+
+
+def _unserialisable_evidence(self, clip):
+    result = FaceContrast.analyze(self, clip)
+    result.evidence.append(Evidence("fact", "tracks", {"ids": set(clip.track_ids())}))
+    return result
+
+
+def _stale_tracks(self, clip):
+    # remembers the faces of the first clip it saw and scores them on every later one
+    if not hasattr(self, "seen"):
+        self.seen = FaceContrast.analyze(self, clip).frame_scores
+    return self.result(clip_score=0.5, frame_scores=list(self.seen), explanation="stale")
+
+
+def _edits_the_shared_clip(self, clip):
+    clip.frames[0].image[:8] = 0  # other detectors share these frames
+    return FaceContrast.analyze(self, clip)
+
+
+def _wrong_type(self, clip):
+    return {"score": 0.5}
+
+
+@pytest.mark.parametrize("analyze, message", [
+    (_out_of_range, "on the sample clip: frame score 1.4 .* is not a number in [0, 1]"),
+    (_nan_clip_score, "clip_score nan is not a number in [0, 1]"),
+    (_raises_without_faces, "on 'no faces': analyze raised IndexError: list index out of range"),
+    (_unserialisable_evidence, r"to_dict\(\) is not JSON-serialisable \(TypeError: Object of type set"),
+    (_stale_tracks, "on 'no faces': frame score: track_id 0 is not a face in analysed frame 0"),
+    (_edits_the_shared_clip, "changed the ClipAnalysis it was handed"),
+    (_wrong_type, "analyze returned dict, not a toolkit.detection.DetectorResult"),
+])
+def test_broken_detectors_fail_with_a_clear_message(analyze, message):
+    with pytest.raises(ConformanceError, match=message.replace("[0, 1]", r"\[0, 1\]")) as err:
+        check_detector(_variant(analyze=analyze))
+    assert str(err.value).startswith("detector 'broken' does not conform:")
+
+
+def test_detector_class_shape_problems_are_listed():
+    class Shapeless(Detector):
+        name = "Bad Name"
+        version = 2
+
+        def analyze(self, clip, extra):
+            return None
+
+    with pytest.raises(ConformanceError) as err:
+        check_detector(Shapeless)
+    text = str(err.value)
+    for bit in ("name 'Bad Name'", "description must be a non-empty str", "version must be a non-empty str",
+                "analyze must take exactly (self, clip)"):
+        assert bit in text
+    with pytest.raises(ConformanceError, match="not a subclass of toolkit.detection.Detector"):
+        check_detector(Mirror)
+
+
+def test_check_plugin_checks_registered_detectors():
+    @hookimpl
+    def register_detectors(register):
+        register(FaceContrast)
+        register(type("Undescribed", (FaceContrast,), {"name": "undescribed", "description": ""}))
+
+    with pytest.raises(ConformanceError) as err:
+        check_plugin(_plugin(register_detectors=register_detectors))
+    assert str(err.value).splitlines()[1:] == ["  - detector 'undescribed': description must be a non-empty str"]
+
+
+BUILTIN_DETECTORS = ["det_provenance", "det_blend", "det_spectral", "det_temporal", "det_avsync", "det_rppg"]
+
+
+@pytest.mark.parametrize("module", BUILTIN_DETECTORS)
+def test_builtin_detectors_conform(module):
+    import importlib
+
+    plugin = importlib.import_module(f"plugins.{module}")
+    detectors = check_plugin(plugin).registered["detectors"]
+    assert len(detectors) == 1
+    cls = next(v for v in vars(plugin).values() if isinstance(v, type) and issubclass(v, Detector)
+               and getattr(v, "name", None) == detectors[0])
+    check_detector(cls)

@@ -1,6 +1,6 @@
 """Conformance kit: checks a plugin's own tests call to prove it fits dftk's contracts.
 
-    from toolkit.testing import check_plugin, check_generator
+    from toolkit.testing import check_detector, check_generator, check_plugin
     import my_plugin
 
     def test_conforms():
@@ -9,6 +9,10 @@
     def test_generator_yields_frames_only():
         run = check_generator(my_plugin.MyGenerator, inputs={"video": clip})
         assert len(run.frames) > 0
+
+    def test_detector_contract():                     # scores, evidence, bad input, on a real clip
+        run = check_detector(my_plugin.MyDetector, expect_applicable=True)
+        assert run.result.frame_scores
 
 Every check raises :class:`ConformanceError` (an ``AssertionError``, so pytest shows it
 as a plain failure) listing each problem found. Checks whose core half is not in this
@@ -407,20 +411,328 @@ def check_refused_without_consent(generator: type[Generator], inputs: dict[str, 
 
 # -- detectors ------------------------------------------------------------------------------
 
-def _detector_problems(cls: Any) -> list[str]:
+DETECTOR_SAMPLE = "single_face.mp4"
+DETECTOR_MAX_FRAMES = 24  # a short segment: enough for temporal methods to run, fast on CPU
+_analyses: dict[tuple, Any] = {}
+
+
+def detector_problems(cls: Any) -> list[str]:
+    """Shape of a detector class: subclass, name, description, version, analyze signature."""
+    from toolkit.detection import Detector
+
+    if not (isinstance(cls, type) and issubclass(cls, Detector)):
+        return [f"{cls!r} is not a subclass of toolkit.detection.Detector"]
+    problems = []
+    if inspect.isabstract(cls):
+        problems.append("is abstract (implement analyze)")
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not _NAME.match(name):
+        problems.append(f"name {name!r} must be a lower-case identifier (letters, digits, _ . -)")
+    for attr in ("description", "version"):
+        value = getattr(cls, attr, None)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{attr} must be a non-empty str")
+    for attr in ("fused", "default"):
+        if not isinstance(getattr(cls, attr, None), bool):
+            problems.append(f"{attr} must be a bool")
+    params = [p for p in inspect.signature(cls.analyze).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in params[1:] if p.default is p.empty]
+    if len(params) < 2 or len(required) != 1:
+        problems.append("analyze must take exactly (self, clip)")
     try:
-        import toolkit.detection  # noqa: F401
-    except ImportError:
-        return []  # PENDING: the detector contract is not in this dftk version
-    return []
+        cls()
+    except Exception as exc:
+        problems.append(f"cannot be constructed without arguments ({type(exc).__name__}: {exc})")
+    return problems
 
 
-def check_detector(detector: Any, *args: Any, **kwargs: Any) -> None:
-    """Detector contract (scores in [0, 1], typed errors on bad input).
+_detector_problems = detector_problems  # check_plugin's name for it
 
-    PENDING: needs ``toolkit.detection``; raises :class:`PendingCheck` until it lands.
+
+def check_detector_class(cls: Any) -> None:
+    problems = detector_problems(cls)
+    if problems:
+        raise ConformanceError(f"detector {getattr(cls, 'name', cls)!r}", problems)
+
+
+def clip_analysis(media: str | Path | None = None, max_frames: int = DETECTOR_MAX_FRAMES) -> Any:
+    """The shared analysis (:func:`toolkit.detection.analysis.analyse_clip`) of ``media``.
+
+    ``media`` defaults to the real single-face sample clip; ``max_frames`` keeps it to a
+    short segment. The decode and face pass run once per file and size; each call returns
+    a deep copy, so a test may edit frames or faces freely.
     """
-    raise PendingCheck("the detector contract (toolkit.detection) is not in this dftk version")
+    import copy
+
+    from toolkit.detection.analysis import analyse_clip
+
+    if media is None:
+        from toolkit.samples import sample_path
+
+        media = sample_path(DETECTOR_SAMPLE)
+    path = Path(media).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns, max_frames)
+    if key not in _analyses:
+        _analyses[key] = analyse_clip(path, max_frames=max_frames)
+    return copy.deepcopy(_analyses[key])
+
+
+def bad_inputs(clip: Any) -> dict[str, Any]:
+    """Analyses a detector must survive, derived from ``clip``: no faces, no audio, both,
+    and a still image of one frame. Built from the real frames, so only the named thing is missing."""
+    import copy
+    import dataclasses
+
+    from toolkit.detection import ClipAnalysis, SamplingInfo
+
+    def variant(frames: list, faces: bool, audio: bool, image: bool = False) -> ClipAnalysis:
+        frames = [dataclasses.replace(f, faces=list(copy.deepcopy(f.faces)) if faces else []) for f in frames]
+        info = copy.deepcopy(clip.info)
+        if not audio:
+            info.audio = None
+        if image:
+            info.is_image, info.duration, info.audio = True, 0.0, None
+            if info.video is not None:
+                info.video.frame_count, info.video.fps, info.video.duration = 1, 0.0, 0.0
+            frames = [dataclasses.replace(frames[0], index=0, time=0.0, segment=0)]
+        sampling = SamplingInfo(source_frames=1 if image else clip.sampling.source_frames, analysed_frames=len(frames),
+                                stride=1 if image else clip.sampling.stride,
+                                segments=len({f.segment for f in frames}), analysis_scale=clip.sampling.analysis_scale,
+                                policy="still image" if image else clip.sampling.policy)
+        return ClipAnalysis(path=clip.path, info=info, frames=frames, sampling=sampling,
+                            audio=clip.audio.copy() if audio and not image else np.zeros(0, np.float32),
+                            audio_rate=clip.audio_rate, face_backends=dict(clip.face_backends))
+
+    return {
+        "no faces": variant(clip.frames, faces=False, audio=True),
+        "no audio": variant(clip.frames, faces=True, audio=False),
+        "no faces and no audio": variant(clip.frames, faces=False, audio=False),
+        "a one-frame still image": variant(clip.frames[:1], faces=True, audio=False, image=True),
+    }
+
+
+def _fingerprint(clip: Any) -> str:
+    """A digest of everything a detector is handed: images, faces, audio."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr((len(clip.frames), str(clip.path), clip.info.is_image)).encode())
+    for frame in clip.frames:
+        h.update(np.ascontiguousarray(frame.image).tobytes())
+        h.update(repr((frame.index, frame.time, frame.segment)).encode())
+        for face in frame.faces:
+            h.update(repr(face.track_id).encode())
+            h.update(np.asarray(face.box, np.float32).tobytes())
+            if face.landmarks is not None:
+                h.update(np.asarray(face.landmarks, np.float32).tobytes())
+    h.update(np.asarray(clip.audio).tobytes())
+    return h.hexdigest()
+
+
+def _in_unit(value: Any) -> bool:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(v) and 0.0 <= v <= 1.0
+
+
+def _same_time(value: Any, expected: float) -> bool:
+    try:
+        return abs(float(value) - expected) < 1e-3
+    except (TypeError, ValueError):
+        return False
+
+
+def _box_ok(box: Any) -> bool:
+    try:
+        b = np.asarray(box, np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        return False
+    return b.size == 4 and bool(np.all(np.isfinite(b))) and b[2] >= b[0] and b[3] >= b[1]
+
+
+def _refers(clip: Any, frame: Any, track_id: Any) -> str | None:
+    """None if (frame, track_id) names an analysed frame and a face on it (or -1), else why not."""
+    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) or not 0 <= int(frame) < len(clip.frames):
+        return f"frame {frame!r} is not a position in clip.frames (0..{len(clip.frames) - 1})"
+    if isinstance(track_id, bool) or not isinstance(track_id, (int, np.integer)):
+        return f"track_id {track_id!r} is not an int"
+    if int(track_id) != -1 and clip.frames[int(frame)].face(int(track_id)) is None:
+        return f"track_id {int(track_id)} is not a face in analysed frame {int(frame)} (use -1 for the whole frame)"
+    return None
+
+
+def _evidence_problems(clip: Any, ev: Any) -> list[str]:
+    from toolkit.detection.contract import EVIDENCE_KINDS, Evidence
+
+    if not isinstance(ev, Evidence):
+        return [f"evidence item {ev!r} is not a toolkit.detection.Evidence"]
+    what = f"evidence {ev.label!r} ({ev.kind})"
+    problems = []
+    if ev.kind not in EVIDENCE_KINDS:
+        problems.append(f"{what}: kind must be one of {EVIDENCE_KINDS}")
+    if not isinstance(ev.label, str) or not ev.label.strip():
+        problems.append(f"evidence of kind {ev.kind!r} needs a non-empty label")
+    if not isinstance(ev.data, dict):
+        return problems + [f"{what}: data must be a dict"]
+    data = ev.data
+    if ev.kind in ("heatmap", "region"):
+        why = _refers(clip, data.get("frame"), data.get("track_id", -1))
+        if why:
+            problems.append(f"{what}: {why}")
+        if not _box_ok(data.get("box")):
+            problems.append(f"{what}: box must be [x0, y0, x1, y1] (finite pixels)")
+    if ev.kind == "heatmap":
+        try:
+            heat = np.asarray(data.get("map"), np.float64)
+        except (TypeError, ValueError):
+            heat = np.zeros(0)
+        if heat.ndim != 2 or not heat.size:
+            problems.append(f"{what}: map must be a 2-D array")
+        elif not np.all(np.isfinite(heat)) or heat.min() < 0 or heat.max() > 1:
+            problems.append(f"{what}: map values must be finite and in [0, 1]")
+    if ev.kind == "trace":
+        axis = "times" if "times" in data else "x"
+        try:
+            x = np.asarray(data.get(axis), np.float64).reshape(-1)
+            y = np.asarray(data.get("values"), np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            problems.append(f"{what}: needs numeric 'values' and 'times' (or 'x') lists")
+        else:
+            if axis not in data or "values" not in data:
+                problems.append(f"{what}: needs 'values' and 'times' (or 'x')")
+            elif len(x) != len(y):
+                problems.append(f"{what}: {len(y)} values for {len(x)} {axis}")
+            elif not np.all(np.isfinite(x)):
+                problems.append(f"{what}: {axis} must be finite")
+    return problems
+
+
+def result_problems(detector: Any, result: Any, clip: Any) -> list[str]:
+    """Everything wrong with ``result`` as ``detector``'s answer for ``clip``."""
+    import json
+
+    from toolkit.detection import DetectorResult, FrameScore
+
+    if not isinstance(result, DetectorResult):
+        return [f"analyze returned {type(result).__name__}, not a toolkit.detection.DetectorResult"]
+    problems = []
+    if result.detector != detector.name or result.version != detector.version:
+        problems.append(f"result says detector {result.detector!r} version {result.version!r}, the class "
+                        f"{detector.name!r} {detector.version!r} (use self.result(...) / self.not_applicable(...))")
+    if not isinstance(result.applicable, (bool, np.bool_)):
+        problems.append(f"applicable {result.applicable!r} must be a bool")
+    if result.applicable:
+        if result.clip_score is None:
+            problems.append("applicable but clip_score is None (return self.not_applicable(reason) instead)")
+        elif not _in_unit(result.clip_score):
+            problems.append(f"clip_score {result.clip_score!r} is not a number in [0, 1]")
+        if not isinstance(result.explanation, str) or not result.explanation.strip():
+            problems.append("an applicable result needs a one-line explanation")
+    else:
+        if not isinstance(result.reason, str) or not result.reason.strip():
+            problems.append("not applicable without a reason")
+        if result.clip_score is not None:
+            problems.append(f"not applicable but gives clip_score {result.clip_score!r} (it must be None)")
+    if isinstance(result.explanation, str) and "\n" in result.explanation.strip():
+        problems.append("explanation must be one line")
+    bad_scores = [fs for fs in result.frame_scores if not isinstance(fs, FrameScore)]
+    if bad_scores:
+        problems.append(f"frame_scores holds {type(bad_scores[0]).__name__}, not toolkit.detection.FrameScore")
+    scores = [fs for fs in result.frame_scores if isinstance(fs, FrameScore)]
+    for fs in scores:
+        if not _in_unit(fs.score):
+            problems.append(f"frame score {fs.score!r} (frame {fs.frame}, track {fs.track_id}) is not a number in [0, 1]")
+            break
+    for fs in scores:
+        why = _refers(clip, fs.frame, fs.track_id)
+        if why is None and not _same_time(fs.time, clip.frames[int(fs.frame)].time):
+            why = f"time {fs.time!r} is not analysed frame {fs.frame}'s time {clip.frames[int(fs.frame)].time:.4f}"
+        if why:
+            problems.append(f"frame score: {why}")
+            break
+    for ev in result.evidence:
+        problems += _evidence_problems(clip, ev)
+    if not isinstance(result.details, dict):
+        problems.append("details must be a dict")
+    try:
+        json.dumps(result.to_dict(), allow_nan=False)
+    except Exception as exc:
+        problems.append(f"to_dict() is not JSON-serialisable ({type(exc).__name__}: {exc})")
+    return problems
+
+
+@dataclass
+class DetectorCheck:
+    """What :func:`check_detector` saw: the result on the real clip and on each bad input
+    (a :class:`~toolkit.detection.DetectorResult`, or the typed DftkError it raised)."""
+
+    result: Any
+    analysis: Any
+    bad_input: dict[str, Any]
+
+
+def check_detector(detector: Any, media: str | Path | Any = None, max_frames: int = DETECTOR_MAX_FRAMES,
+                   expect_applicable: bool | None = None) -> DetectorCheck:
+    """The detector contract, checked on real media.
+
+    ``detector`` is the class (as registered). It is analysed on ``media``: a
+    :class:`~toolkit.detection.ClipAnalysis`, or a path analysed with the shared
+    :func:`~toolkit.detection.analysis.analyse_clip` (default: a ``max_frames`` segment of
+    the real single-face sample). Checks:
+
+    * the class: a ``Detector`` subclass with a lower-case ``name``, ``description``,
+      ``version``, ``analyze(self, clip)``, constructible without arguments;
+    * the result: a ``DetectorResult`` with this detector's name and version; applicable
+      with a clip score in [0, 1] and an explanation, or not applicable with a reason;
+      every frame score in [0, 1] and naming an analysed frame (and its time) and a face
+      on it (or ``-1``); evidence of a known kind and the shape its kind needs;
+      ``to_dict()`` JSON-serialisable (no NaN);
+    * ``expect_applicable=True/False``: the result on ``media`` must (not) be applicable;
+    * bad input: the same instance on the clip with no faces, with no audio, with
+      neither, and on a one-frame still image returns a well-formed result (typically
+      not applicable) or raises a :class:`~toolkit.errors.DftkError`; any other exception
+      fails, and so does changing the shared analysis it was handed.
+    """
+    from toolkit.detection import ClipAnalysis
+    from toolkit.errors import DftkError
+
+    check_detector_class(detector)
+    label = f"detector {detector.name!r}"
+    clip = media if isinstance(media, ClipAnalysis) else clip_analysis(media, max_frames)
+    instance = detector()  # the suite builds one instance per process and reuses it
+    problems: list[str] = []
+
+    def analyse(case: str, analysis: ClipAnalysis) -> Any:
+        before = _fingerprint(analysis)
+        try:
+            result = instance.analyze(analysis)
+        except DftkError as exc:
+            result = exc
+        except Exception as exc:
+            problems.append(f"on {case}: analyze raised {type(exc).__name__}: {exc} "
+                            "(return self.not_applicable(reason), or raise a toolkit.errors.DftkError)")
+            result = None
+        if _fingerprint(analysis) != before:
+            problems.append(f"on {case}: analyze changed the ClipAnalysis it was handed (other detectors share it)")
+            _analyses.clear()
+        if result is not None and not isinstance(result, DftkError):
+            problems.extend(f"on {case}: {p}" for p in result_problems(instance, result, analysis))
+        return result
+
+    main = analyse("the sample clip", clip)
+    if isinstance(main, DftkError):
+        problems.append(f"on the sample clip: analyze raised {type(main).__name__}: {main.message}")
+    elif main is not None and expect_applicable is not None and bool(main.applicable) != expect_applicable:
+        problems.append(f"on the sample clip: expected {'an applicable' if expect_applicable else 'a not-applicable'} "
+                        f"result, got {main.explanation or main.reason!r}")
+    bad = {case: analyse(f"{case!r}", analysis) for case, analysis in bad_inputs(clip).items()}
+    if problems:
+        raise ConformanceError(label, problems)
+    return DetectorCheck(main, clip, bad)
 
 
 # -- face backends ----------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Inputs as FaceFusion feeds them: ``source`` (1, 1, 80, 16) mel window and ``targ
 (1, 6, 96, 96): the BGR face crop with its lower half blacked out, then the full crop,
 scaled to [0, 1]. Output (1, 3, 96, 96) BGR in [0, 1]. Other exports name these
 ``mel_spectrogram`` / ``video_frames``; roles are also matched by shape.
-The face box comes from the face mesh (padded down to the chin, like Wav2Lip's
-detector box); only the lower part of the box is blended back, through a soft mask.
+The face box comes from the shared face pass's mesh (:class:`toolkit.faces.FacePipeline`,
+tracked over the clip; padded down to the chin, like Wav2Lip's detector box); only the lower
+part of the box is pasted back (:func:`toolkit.faces.paste_back`), through a soft mask.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import cv2
 import numpy as np
 
 from plugins.onnx_models import mel as melspec
-from plugins.onnx_models.faces import Landmarker
+from plugins.onnx_models.faces import main_face
 from plugins.onnx_models.runtime import OnnxModel, Role
 from toolkit.errors import InputError, JobCancelled
+from toolkit.faces import FacePipeline, paste_back, warp_to_crop
 from toolkit.generation import GeneratedVideo, GenerationContext, GenerationRequest, Generator, SourceType
 
 DEFAULT_MODEL = "wav2lip_gan_96"
@@ -68,21 +70,17 @@ class Wav2LipGenerator(Generator):
         reader.max_frames = total
 
         def frames():
-            landmarker = Landmarker(video=True)
             checked = context.verify_identity is None
-            try:
-                for frame in reader:
-                    if context.is_cancelled():
-                        raise JobCancelled("the job was cancelled")
-                    mesh = landmarker.mesh(frame.image)
-                    if mesh is not None and not checked:  # the animated face must be the consenting one
-                        context.verify_identity(frame.image)
-                        checked = True
-                    chunk = melspec.chunk_for_frame(mel, frame.index, reader.fps)
-                    yield frame.image if mesh is None else self._sync(frame.image, mesh, chunk, model)
-                    context.progress(frame.index + 1, total)
-            finally:
-                landmarker.close()
+            for found in FacePipeline(keep_images=True).run(reader):
+                if context.is_cancelled():
+                    raise JobCancelled("the job was cancelled")
+                face = main_face(found)
+                if face is not None and not checked:  # the animated face must be the consenting one
+                    context.verify_identity(found.image)
+                    checked = True
+                chunk = melspec.chunk_for_frame(mel, found.index, reader.fps)
+                yield found.image if face is None else self._sync(found.image, face.mesh.points, chunk, model)
+                context.progress(found.index + 1, total)
 
         return GeneratedVideo(frames(), fps=reader.fps, model=f"{self.name}:{model.name}",
                               source_type=SourceType.COMPOSITE, frame_count=total,
@@ -93,15 +91,13 @@ class Wav2LipGenerator(Generator):
         x0, y0, x1, y1 = face_box(mesh, rgb.shape[1], rgb.shape[0])
         if x1 - x0 < 8 or y1 - y0 < 8:
             return rgb
-        crop = cv2.resize(rgb[y0:y1, x0:x1, ::-1], (SIZE, SIZE), interpolation=cv2.INTER_AREA)  # BGR, as trained
+        # Wav2Lip's crop is the box stretched to 96x96 (no rotation): frame -> crop is a plain scaling.
+        sx, sy = SIZE / (x1 - x0), SIZE / (y1 - y0)
+        matrix = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]])
+        crop = warp_to_crop(rgb, matrix, SIZE)[:, :, ::-1]  # BGR, as trained
         masked = crop.copy()
         masked[SIZE // 2:] = 0
         faces = np.concatenate([masked, crop], axis=2).transpose(2, 0, 1)[None].astype(np.float32) / 255.0
         out = model.run(mel=chunk[None, None].astype(np.float32), faces=faces)[0].transpose(1, 2, 0)
-        mouth = (np.clip(out, 0, 1) * 255).astype(np.uint8)[:, :, ::-1]
-        mouth = cv2.resize(mouth, (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC)
-        weight = mouth_mask(y1 - y0, x1 - x0)[..., None]
-        region = rgb[y0:y1, x0:x1].astype(np.float32)
-        result = rgb.copy()
-        result[y0:y1, x0:x1] = np.clip(np.rint(region * (1 - weight) + mouth * weight), 0, 255).astype(np.uint8)
-        return result
+        mouth = np.ascontiguousarray((np.clip(out, 0, 1) * 255).astype(np.uint8)[:, :, ::-1])
+        return paste_back(rgb, mouth, matrix, mask=mouth_mask(SIZE, SIZE), feather=0.0, color_match=False)

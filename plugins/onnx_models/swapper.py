@@ -7,7 +7,11 @@ Pre/post-processing follows FaceFusion's face_swapper / face_recognizer for the
   ArcFace 112 template; output (1, 512).
 * swapper: ``target`` (1, 3, 128, 128) RGB in [0, 1], aligned to the ArcFace template
   shifted for 128 px; ``source`` (1, 512) = unit embedding x emap (the graph's last
-  initializer), re-normalised as in InsightFace's reference code; output (1, 3, 128, 128) RGB in [0, 1], pasted back through a soft box mask.
+  initializer), re-normalised as in InsightFace's reference code; output (1, 3, 128, 128) RGB in
+  [0, 1], pasted back through the whole crop with a soft edge (FaceFusion's default box mask, blur 0.3).
+
+Faces come from the shared face pass (:class:`toolkit.faces.FacePipeline`, tracked over the clip);
+the largest face of each frame is swapped.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from plugins.onnx_models.faces import ARCFACE_112, ARCFACE_128, Landmarker, align, box_mask, five_points, paste_back
+from plugins.onnx_models.faces import align_inswapper, main_face, photo_face
 from plugins.onnx_models.runtime import OnnxModel, Role, last_initializer
-from toolkit.errors import JobCancelled, ModelError, NoFaceError
+from toolkit.errors import JobCancelled, ModelError
+from toolkit.faces import FacePipeline, embed_face, paste_back
 from toolkit.generation import GeneratedVideo, GenerationContext, GenerationRequest, Generator, SourceType
 
 DEFAULT_EMBEDDER = "arcface_w600k_r50"
 DEFAULT_SWAPPER = "inswapper_128"
+PASTE_FEATHER = 0.3  # FaceFusion's default face_mask_blur for the box mask
 
 
 class ArcFaceEmbedder:
@@ -33,6 +39,14 @@ class ArcFaceEmbedder:
     priority = 10  # below the builtin backends: used when chosen by name
     input_size = 112  # the tight ArcFace crop: toolkit.faces.align_face(..., size=112, padding=0)
     crop_padding = 0.0
+    # The consent gate's identity check (toolkit.consent.identity) accepts a face at this cosine
+    # similarity to the record's reference. ArcFace's angular margin keeps strangers low: among five
+    # people in one photo, py-feat measured at most 0.35 with this very w600k_r50 model, and
+    # deepface's tuned ArcFace cut-off (cosine distance 0.68) is similarity 0.32, a balanced-error
+    # point. A false accept would animate a stranger while a false refusal costs a retake, so we sit
+    # well above that impostor tail; photos of one person typically score 0.6-0.9, so 0.45 still
+    # accepts the same person across a consent video and a later photo.
+    match_threshold = 0.45
 
     def __init__(self, model: str = DEFAULT_EMBEDDER, name: str = "arcface_onnx", device: str = "cpu"):
         self.name = name
@@ -57,18 +71,9 @@ class ArcFaceEmbedder:
             raise ModelError(f"{self.model_name} returned an empty embedding")
         return vec / norm
 
-    def embed_image(self, rgb: np.ndarray, landmarker: Landmarker | None = None) -> np.ndarray:
-        own = landmarker is None
-        landmarker = landmarker or Landmarker(video=False)
-        try:
-            mesh = landmarker.mesh(rgb)
-        finally:
-            if own:
-                landmarker.close()
-        if mesh is None:
-            raise NoFaceError("no face found in the source photo")
-        crop, _ = align(rgb, five_points(mesh), ARCFACE_112, 112)
-        return self.embed(crop)
+    def embed_image(self, rgb: np.ndarray, what: str = "the source photo") -> np.ndarray:
+        """Embedding of the largest face of a photo (shared face pass, ArcFace alignment)."""
+        return embed_face(rgb, photo_face(rgb, what), self)
 
 
 class InswapperGenerator(Generator):
@@ -100,18 +105,13 @@ class InswapperGenerator(Generator):
         latent /= np.linalg.norm(latent)
         reader = VideoReader(request.inputs["target"])
         total = reader.frame_count
-        mask = box_mask(128)
 
         def frames():
-            landmarker = Landmarker(video=True)
-            try:
-                for frame in reader:
-                    if context.is_cancelled():
-                        raise JobCancelled("the job was cancelled")
-                    yield self._swap(frame.image, landmarker, swapper, latent, mask)
-                    context.progress(frame.index + 1, total)
-            finally:
-                landmarker.close()
+            for n, found in enumerate(FacePipeline(keep_images=True).run(reader), start=1):
+                if context.is_cancelled():
+                    raise JobCancelled("the job was cancelled")
+                yield self._swap(found.image, main_face(found), swapper, latent)
+                context.progress(n, total)
 
         return GeneratedVideo(frames(), fps=reader.fps or 25.0, model=f"{self.name}:{swapper.name}",
                               source_type=SourceType.COMPOSITE, frame_count=total,
@@ -119,13 +119,12 @@ class InswapperGenerator(Generator):
                               ingredients=[reader.path, Path(request.inputs["source"])])
 
     @staticmethod
-    def _swap(rgb: np.ndarray, landmarker: Landmarker, swapper: OnnxModel, latent: np.ndarray,
-              mask: np.ndarray) -> np.ndarray:
-        mesh = landmarker.mesh(rgb)
-        if mesh is None:
+    def _swap(rgb: np.ndarray, face, swapper: OnnxModel, latent: np.ndarray) -> np.ndarray:
+        if face is None:
             return rgb  # no face in this frame: it stays as it was
-        crop, matrix = align(rgb, five_points(mesh), ARCFACE_128, 128)
-        blob = (crop.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
+        aligned = align_inswapper(rgb, face)
+        blob = (aligned.image.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
         out = swapper.run(target=blob, source=latent)[0].transpose(1, 2, 0)
         swapped = (np.clip(out, 0, 1) * 255).astype(np.uint8)
-        return paste_back(rgb, swapped, mask, matrix)
+        # the model already matched the target's lighting: no colour transfer on top
+        return paste_back(rgb, swapped, aligned.matrix, feather=PASTE_FEATHER, color_match=False)

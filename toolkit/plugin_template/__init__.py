@@ -6,12 +6,11 @@ Templates are plain files under ``toolkit/plugin_template/<kind>/`` ending in ``
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.errors import InputError, PluginError
+from toolkit.errors import InputError
 
 TEMPLATES = Path(__file__).parent
 KINDS = ("generator", "detector")
@@ -19,7 +18,7 @@ KINDS = ("generator", "detector")
 
 @dataclass
 class Names:
-    slug: str  # "sepia_tint": entry-point and generator name
+    slug: str  # "sepia_tint": entry-point and generator/detector name
     distribution: str  # "dftk-sepia-tint"
     module: str  # "dftk_sepia_tint"
     cls: str  # "SepiaTint"
@@ -41,10 +40,6 @@ def scaffold(name: str, kind: str, directory: Path) -> Path:
     """Write the package for ``name`` into ``directory/<distribution>``; returns that path."""
     if kind not in KINDS:
         raise InputError(f"unknown plugin kind {kind!r}; choose one of {', '.join(KINDS)}")
-    if kind == "detector" and importlib.util.find_spec("toolkit.detection") is None:
-        # PENDING: the detector template lands with the detector contract.
-        raise PluginError("the detector template needs the detector contract (toolkit.detection), "
-                          "which this dftk version does not have yet")
     names = names_for(name)
     target = Path(directory) / names.distribution
     if target.exists():
