@@ -39,6 +39,7 @@ class ReenactGenerator(Generator):
         driver = Path(driver)
         reader = VideoReader(driver)  # raises a typed error for a missing or unreadable file
         model = PersonalModel.for_consent(request.consent_id, context.model_dir, context.device or "cpu")
+        model.check_record(context.consent)
         _require_face(driver, reader.fps)
         total = reader.frame_count or None
         keep_audio = bool(request.options.get("audio", True)) and reader.info.audio is not None
