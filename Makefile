@@ -21,9 +21,13 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 
+# The main job: the samples, the demo (attested consent, her personal model trained once and
+# cached, reenact / lip-sync / swap, verify), then the web app on loopback until Ctrl-C.
+DEMO_PRESET ?= quick
 run: venv
 	$(BIN)/dftk samples
-	$(BIN)/dftk probe $$($(BIN)/python -c "from toolkit.samples import sample_path; print(sample_path('WolfgangLanger_Pexels.mp4'))")
+	$(BIN)/dftk demo --preset $(DEMO_PRESET)
+	$(BIN)/dftk web
 
 # The examples are installed first (as a user installs a plugin); their own tests run with
 # the suite (pyproject: testpaths = tests, examples) against the installed packages.
