@@ -88,3 +88,5 @@ def samples(
     for name, path in paths.items():
         table.add_row(name, str(path), SAMPLES[name].description)
     console.print(table)
+
+from toolkit.cli import web as _web  # noqa: E402,F401  (dftk web)

@@ -1,0 +1,95 @@
+"""Run long work from a Gradio handler as a tracked toolkit job.
+
+:func:`run_tracked` goes through :func:`toolkit.jobs.run_job` (so the job is persisted in
+the JobStore like a CLI job), feeds the job's progress callbacks into ``gr.Progress``, and
+records the running job under the browser session so the tab's Cancel button can reach
+it. Cancelling sets the job's flag and the request in the store; the work stops at its
+next check and the handler ends with a "cancelled" message.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import gradio as gr
+
+from toolkit.jobs import Job, JobRecord, JobStore, run_job
+
+
+class SessionJobs:
+    """Running jobs per (session, tab), so a Cancel button stops only its own tab's work."""
+
+    def __init__(self) -> None:
+        self._running: dict[tuple[str, str], dict[str, Job]] = {}
+        self._lock = threading.Lock()
+
+    def started(self, key: tuple[str, str], job: Job) -> None:
+        with self._lock:
+            self._running.setdefault(key, {})[job.id] = job
+
+    def finished(self, key: tuple[str, str], job: Job) -> None:
+        with self._lock:
+            jobs = self._running.get(key, {})
+            jobs.pop(job.id, None)
+            if not jobs:
+                self._running.pop(key, None)
+
+    def running(self, key: tuple[str, str]) -> list[Job]:
+        with self._lock:
+            return list(self._running.get(key, {}).values())
+
+    def cancel(self, key: tuple[str, str]) -> int:
+        """Ask every job of ``key`` to stop; returns how many were asked."""
+        jobs = self.running(key)
+        for job in jobs:
+            job.cancel()
+            job.store.request_cancel(job.id)
+        return len(jobs)
+
+
+def session_key(request: gr.Request | None, tab: str) -> tuple[str, str]:
+    session = getattr(request, "session_hash", None) or "no-session"
+    return (session, tab)
+
+
+def progress_feeder(progress: gr.Progress | None, label: str) -> Callable[[int, int | None, str], None]:
+    """A toolkit progress callback that moves a ``gr.Progress`` bar."""
+
+    def feed(done: int, total: int | None, message: str) -> None:
+        if progress is None:
+            return
+        desc = message or label
+        if total:
+            progress((min(done, total), total), desc=desc, unit="steps")
+        else:
+            progress((done, None), desc=desc, unit="steps")
+
+    return feed
+
+
+def run_tracked(
+    kind: str,
+    params: dict[str, Any],
+    work: Callable[[Job], dict[str, Any]],
+    *,
+    jobs: SessionJobs,
+    key: tuple[str, str],
+    progress: gr.Progress | None = None,
+    store: JobStore | None = None,
+) -> JobRecord:
+    """Run ``work`` as a job of ``kind``; raises what the work raised (typed errors)."""
+    job_ref: list[Job] = []
+
+    def on_start(job: Job) -> None:
+        job_ref.append(job)
+        jobs.started(key, job)
+
+    if progress is not None:
+        progress(0, desc=f"{kind}: starting")
+    try:
+        return run_job(kind, params, work, store=store, on_progress=progress_feeder(progress, kind),
+                       on_start=on_start)
+    finally:
+        if job_ref:
+            jobs.finished(key, job_ref[0])
