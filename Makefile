@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv run test bench clean
+.PHONY: venv run test bench examples clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ test: venv
 
 bench: venv
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+# The example third-party plugins (separate distributions) into the venv: `dftk plugins` lists them.
+examples: venv
+	PIP="$(BIN)/python -m pip" bash examples/install.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -75,9 +75,11 @@ def register_web_tabs(register: Callable[[Any], None]) -> None:
 def register_models(register: Callable[[Any], None]) -> None:
     """Declare published model files a plugin can use.
 
-    Call ``register(ModelSpec(...))`` with name, sha256, size, licence and source URL. The
-    model registry verifies, caches and (only when allowed) downloads them; plugins load
-    weights only through the registry, never from a hub directly.
+    Call ``register(ModelSpec(...))`` (:class:`toolkit.models.ModelSpec`) with name,
+    sha256, file name, licence and, when known, size and source URL. The model registry
+    verifies, caches and (only when allowed) downloads them, and asks the user to accept
+    each licence once. Plugins load weights only through
+    ``toolkit.models.get_registry().path(name)``, never from a hub directly.
     """
 
 

@@ -140,7 +140,7 @@ class PluginHost:
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         try:
             self.pm.register(plugin, name=name)
-        except ValueError as exc:
+        except (ValueError, pluggy.PluginValidationError) as exc:  # duplicate name or a bad hookimpl
             self.failures.append(PluginFailure(name, "register", _describe(exc)))
             return name
         hooks = sorted(impl.name for impl in self._hookimpls_of(name))

@@ -89,4 +89,6 @@ def samples(
         table.add_row(name, str(path), SAMPLES[name].description)
     console.print(table)
 
+from toolkit.cli import models as _models  # noqa: E402,F401  (dftk models ...)
+from toolkit.cli import plugin_new as _plugin_new  # noqa: E402,F401  (dftk plugin new ...)
 from toolkit.cli import web as _web  # noqa: E402,F401  (dftk web)
