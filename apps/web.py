@@ -24,6 +24,7 @@ from typing import Callable
 import gradio as gr
 
 from apps.context import WebContext
+from apps.errors import user_errors
 from toolkit.paths import data_dir
 
 log = logging.getLogger("dftk.web")
@@ -63,9 +64,23 @@ def build_app(ctx: WebContext | None = None) -> gr.Blocks:
             for title, elem_id, build in _tab_builders():
                 with gr.Tab(title, elem_id=elem_id):
                     build(ctx)
+        _download_endpoint(ctx)
     app.dftk_context = ctx  # type: ignore[attr-defined]
     app.queue(default_concurrency_limit=heavy_workers(), max_size=int(os.environ.get("DFTK_WEB_QUEUE", 64)))
     return app
+
+
+def _download_endpoint(ctx: WebContext) -> None:
+    """``/download``: the one by-name file endpoint, for scripted clients; it hands out
+    only what the allow-list holds (outputs of the output writer, detection reports)."""
+    name = gr.Textbox(visible=False)
+    file = gr.File(visible=False)
+
+    @user_errors
+    def download(path: str) -> str:
+        return ctx.downloads.resolve(path)
+
+    name.submit(download, inputs=name, outputs=file, api_name="download", queue=False)
 
 
 def _blocked_paths() -> list[str]:

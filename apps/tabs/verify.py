@@ -32,7 +32,7 @@ def _summary(report: dict) -> str:
 def build(ctx: WebContext) -> None:
     gr.Markdown("Upload any image, video or WAV file to check its C2PA manifest.")
     with gr.Row():
-        upload = gr.File(label="File to verify", file_types=list(PROVENANCE_TYPES), elem_id="verify-file")
+        upload = gr.File(label="File to verify (" + ", ".join(PROVENANCE_TYPES) + ")", elem_id="verify-file")
         with gr.Column():
             summary = gr.Markdown(elem_id="verify-summary")
             details = gr.JSON(label="Details")
@@ -45,6 +45,8 @@ def build(ctx: WebContext) -> None:
         checked = check_file_type(path, PROVENANCE_TYPES, ctx.limits)
         report = read_provenance(checked).to_dict()
         report.pop("manifest_json", None)
+        report.pop("path", None)  # a server path means nothing to the user
+        report = {"file": checked.name, **report}
         return _summary(report), report
 
     button.click(verify, inputs=upload, outputs=[summary, details], api_name="verify")

@@ -1,0 +1,186 @@
+"""The web app's server side: loopback binding, typed errors, upload limits, the download
+allow-list and plugin tabs. Browser-driven checks are in test_web_browser.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from apps.context import WebContext
+from apps.downloads import DownloadAllowList, DownloadRefused
+from apps.uploads import UploadLimits, check_upload
+from toolkit.errors import InputError, MediaTooLargeError, UnsupportedMediaError
+from toolkit.hookspecs import hookimpl
+from toolkit.paths import data_dir
+from toolkit.plugins import PluginHost
+from toolkit.webtabs import WebTab
+from media_factory import transcode
+from web_server import free_port, running_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with running_app() as (url, _app):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses with a LISTEN socket on ``port`` (from /proc/net/tcp{,6})."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:
+                found.add(addr)
+    return found
+
+
+def test_dftk_web_binds_loopback_and_prints_its_address(tmp_path):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DFTK_HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", "from toolkit.cli import main; main()", "web", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        line = ""
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if "running on" in line or not line and proc.poll() is not None:
+                break
+        assert f"http://127.0.0.1:{port}/" in line, line
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only, no wildcard
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_bad_upload_gives_the_one_line_message_not_a_traceback(client, tmp_path, capfd):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not media\n" * 20)
+    capfd.readouterr()
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(str(text)), api_name="/verify")
+    assert str(err.value) == "notes.txt: .txt is not accepted here; use .mp4, .mov, .m4v, .mkv, .webm, .avi, " \
+                             ".jpg, .jpeg, .png, .webp, .wav"
+    out, errout = capfd.readouterr()
+    assert "Traceback" not in out + errout
+
+
+def test_verify_reads_a_real_file(client, samples):
+    from gradio_client import handle_file
+
+    summary, details = client.predict(handle_file(str(samples["single_face.jpg"])), api_name="/verify")
+    assert "no manifest" in summary
+    assert details["has_manifest"] is False and details["state"] is None
+
+
+def test_arbitrary_paths_cannot_be_fetched(client, app_url):
+    from gradio_client.exceptions import AppError
+
+    secret = data_dir() / "jobs.sqlite3"
+    secret.touch()
+    for path in ("/etc/passwd", str(secret), str(ROOT / "pyproject.toml"), "../../../../etc/passwd"):
+        with pytest.raises(AppError, match="not offered for download"):
+            client.predict(path, api_name="/download")
+    # Gradio's own file route: the data dir is blocked, and files outside its upload
+    # folder were never created by the app.
+    for path in (secret, Path("/etc/passwd"), ROOT / "pyproject.toml"):
+        assert httpx.get(f"{app_url}gradio_api/file={path}", timeout=10).status_code == 403
+
+
+def test_allow_list_serves_only_what_was_offered_and_unchanged(tmp_path):
+    allow = DownloadAllowList(staging_dir=tmp_path / "staging")
+    report = tmp_path / "report.json"
+    report.write_text('{"verdict": "real"}')
+    other = tmp_path / "other.json"
+    other.write_text("{}")
+    allow.offer_report(report)
+    staged = Path(allow.resolve(str(report)))
+    assert staged.read_text() == report.read_text() and staged.parent.parent == tmp_path / "staging"
+    assert Path(allow.resolve(str(tmp_path / "." / "report.json"))) == staged  # same file, other spelling
+    with pytest.raises(DownloadRefused, match="not offered"):
+        allow.resolve(str(other))
+    report.write_text('{"verdict": "fake"}')  # changed after it was written
+    with pytest.raises(DownloadRefused, match="changed or vanished"):
+        allow.resolve(str(report))
+
+
+def test_upload_limits(samples, tmp_path):
+    clip = samples["WolfgangLanger_Pexels.mp4"]
+    path, info = check_upload(str(clip), ("video",))
+    assert info.video is not None and path == clip
+    with pytest.raises(MediaTooLargeError, match=r"20 s is longer than the 5 s limit"):
+        check_upload(str(clip), ("video",), UploadLimits(max_seconds=5))
+    with pytest.raises(MediaTooLargeError, match="over the 1 MB upload limit"):
+        check_upload(str(clip), ("video",), UploadLimits(max_mb=1))
+    with pytest.raises(UnsupportedMediaError, match=r"\.jpg is not accepted here; use \.mp4"):
+        check_upload(str(samples["single_face.jpg"]), ("video",))
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("hello" * 100)
+    with pytest.raises(UnsupportedMediaError, match="not a media file"):
+        check_upload(str(fake), ("video",))
+    video_only = transcode(samples["single_face.mp4"], tmp_path / "video_only.mp4", "libx264", max_frames=5)
+    as_audio = video_only.rename(tmp_path / "speech.m4a")
+    with pytest.raises(InputError, match="speech.m4a: contains no audio stream"):
+        check_upload(str(as_audio), ("audio",))
+    with pytest.raises(InputError, match="upload a video first"):
+        check_upload(None, ("video",), what="video")
+
+
+def _tab_build(fail: bool):
+    def build():
+        import gradio as gr
+
+        if fail:
+            raise RuntimeError("tab exploded")
+        gr.Markdown("hello from a plugin tab", elem_id="plugin-hello")
+
+    return build
+
+
+class _GoodTabs:
+    @hookimpl
+    def register_web_tabs(self, register):
+        register(WebTab(title="Hello", build=_tab_build(False)))
+
+
+class _BrokenTabs:
+    @hookimpl
+    def register_web_tabs(self, register):
+        register(WebTab(title="Broken", build=_tab_build(True)))
+
+
+def test_plugin_tabs_appear_and_a_broken_one_is_contained():
+    from apps.web import build_app
+
+    host = PluginHost(load_entry_points=False)
+    host.register(_GoodTabs(), name="tabs_good")
+    host.register(_BrokenTabs(), name="tabs_bad")
+    app = build_app(WebContext(host=host))
+    ids = {c.get("props", {}).get("elem_id") for c in app.config["components"]}
+    assert {"plugin-tab-tabs_good", "plugin-tab-tabs_bad", "plugin-hello"} <= ids
+    assert any(f.plugin == "tabs_bad" and "tab exploded" in f.error for f in host.failures)
+    values = [c.get("props", {}).get("value") for c in app.config["components"]]
+    assert any(isinstance(v, str) and "tab exploded" in v for v in values)
