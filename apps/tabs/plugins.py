@@ -23,9 +23,21 @@ def plugin_rows(ctx: WebContext) -> list[list[str]]:
     return rows
 
 
+def _markdown_table(rows: list[list[str]]) -> str:
+    if not rows:
+        return "No plugins are loaded (`DFTK_LOAD_PLUGINS` may be empty)."
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|") or "-"
+
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + " --- |" * len(HEADERS)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def build(ctx: WebContext) -> None:
     gr.Markdown("Installed plugins (entry-point group `dftk`, `--plugins-dir`) and what each registers.")
-    gr.Dataframe(value=plugin_rows(ctx), headers=HEADERS, interactive=False, wrap=True, elem_id="plugins-table")
+    gr.Markdown(_markdown_table(plugin_rows(ctx)), elem_id="plugins-table")
     web_tabs = ctx.host.web_tabs()
     if web_tabs:
         gr.Markdown("### Plugin tabs")
