@@ -160,15 +160,17 @@ class PluginHost:
             yield caller
 
     # -- calling -------------------------------------------------------------------
-    def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    def call_each(self, hook_name: str, only: set[str] | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call every implementation of a hook on its own, isolating failures.
 
-        Returns ``(plugin_name, return_value)`` pairs. A plugin that raises is recorded in
-        :attr:`failures` and left out.
+        ``only`` limits the call to those plugin names. Returns ``(plugin_name,
+        return_value)`` pairs. A plugin that raises is recorded in :attr:`failures` and left out.
         """
         caller = getattr(self.pm.hook, hook_name)
         results = []
         for impl in reversed(caller.get_hookimpls()):  # registration order
+            if only is not None and impl.plugin_name not in only:
+                continue
             start = time.perf_counter()
             try:
                 value = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})

@@ -56,9 +56,13 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
     if plugins_dir:
         set_host(PluginHost(plugins_dir=plugins_dir))
     host = get_host()
-    if not getattr(app, "_dftk_plugin_commands", False):
-        host.call_each("register_commands", cli=app)
-        app._dftk_plugin_commands = True
+    # The typer app lives for the process; each plugin adds its commands to it once, also
+    # when a later call loads a new host (another --plugins-dir).
+    added: set[str] = app.__dict__.setdefault("_dftk_command_plugins", set())
+    pending = set(host.info) - added
+    if pending:
+        host.call_each("register_commands", only=pending, cli=app)
+        added |= pending
     host.startup("cli")
     return app
 
