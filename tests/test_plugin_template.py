@@ -27,7 +27,7 @@ def test_generator_template_installs_and_passes_its_tests(tmp_path, capsys, monk
 
     result = run_pytest(package / "tests", env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed, 1 skipped" in result.stdout  # the skip is the pending consent-gate check
+    assert "3 passed" in result.stdout  # including the consent-gate check
 
     # DFTK_LOAD_PLUGINS is an allow-list of entry-point names
     assert "sepia_tint" not in {p["name"] for p in dftk_json({**env, "DFTK_LOAD_PLUGINS": "other"}, "plugins")["plugins"]}

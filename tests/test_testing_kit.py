@@ -10,7 +10,7 @@ import pytest
 from toolkit.generation import GeneratedVideo, Generator, SourceType
 from toolkit.hookspecs import hookimpl
 from toolkit.media import VideoReader
-from toolkit.testing import (ConformanceError, PendingCheck, check_embedder, check_generator, check_plugin,
+from toolkit.testing import (ConformanceError, check_embedder, check_generator, check_plugin,
                              check_refused_without_consent)
 
 
@@ -211,6 +211,16 @@ def test_check_embedder():
         check_embedder(Broken(), faces)
 
 
-def test_consent_check_is_pending_until_the_core_gate_lands():
-    with pytest.raises(PendingCheck):
-        check_refused_without_consent(Mirror, {})
+def test_consent_check_runs_against_the_core_gate(clip, monkeypatch):
+    check_refused_without_consent(Mirror, {"video": clip})
+    # A core that ran generators without checking consent would fail the check.
+    import toolkit.jobs.generate
+    from toolkit.generation import GenerationContext
+
+    def gateless(request, host=None, **kwargs):
+        video = host.generators()[request.generator]().generate(request, GenerationContext(consent=None))
+        return list(video.frames)
+
+    monkeypatch.setattr(toolkit.jobs.generate, "run_generation", gateless)
+    with pytest.raises(ConformanceError, match="without a consent record"):
+        check_refused_without_consent(Mirror, {"video": clip})

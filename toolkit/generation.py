@@ -70,6 +70,9 @@ class Generator(ABC):
     description: ClassVar[str] = ""
     # Named inputs the generator needs, with a description each (the CLI and web app use it).
     inputs: ClassVar[dict[str, str]] = {}
+    # Inputs (names from ``inputs``) holding a face the generator will animate or paste:
+    # the core checks each against the consent record's face before ``generate`` runs.
+    identity_inputs: ClassVar[tuple[str, ...]] = ()
     version: ClassVar[str] = "0"
 
     @abstractmethod

@@ -16,7 +16,6 @@ If any step fails or the job is cancelled, no file is left behind.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -74,15 +73,15 @@ def write_generated(
     from watermark.c2pa_manifest import ProvenanceInfo
     from watermark.c2pa_sign import sign_file
     from watermark.invisible import WatermarkEmbedder
-    from watermark.payload import new_output_payload, payload_hex
+    from watermark.payload import new_output_id
 
     output = Path(output)
     suffix = output.suffix.lower()
     if suffix not in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
         raise InputError(f"{output.name}: generated media is written as .mp4, .mov, .jpg or .png")
-    payload = new_output_payload()
-    embed = WatermarkEmbedder(payload)
-    watermark_id = payload_hex(payload)
+    payload = new_output_id()
+    embed = WatermarkEmbedder(payload, profile="video" if suffix in VIDEO_SUFFIXES else "image")
+    watermark_id = payload.hex
 
     frames_written = 0
     with atomic_path(output) as tmp:

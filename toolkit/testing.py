@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from toolkit import hookspecs
+from toolkit.hookspecs import hookimpl
 from toolkit.generation import SCOPES, GeneratedVideo, GenerationContext, GenerationRequest, Generator, SourceType
 
 MEDIA_SUFFIXES = {
@@ -340,16 +341,68 @@ def check_generator(generator: type[Generator], inputs: dict[str, str | Path],
 
 
 def check_refused_without_consent(generator: type[Generator], inputs: dict[str, str | Path]) -> None:
-    """The core job runner must refuse this generator when no consent record covers it.
+    """The core generation job refuses this generator when no consent record covers it.
 
-    PENDING: the consent gate (``toolkit.jobs.generate``) is not in this dftk version;
-    until it lands this raises :class:`PendingCheck`.
+    Registers a watched subclass of ``generator`` on a fresh plugin host, with an empty
+    consent registry and job store in a temporary directory, and runs
+    :func:`toolkit.jobs.generate.run_generation` with no consent id and with an unknown
+    one. Each run must raise :class:`~toolkit.errors.ConsentError` before the generator
+    is constructed, and leave no output file.
     """
     try:
-        import toolkit.jobs.generate  # noqa: F401
+        from toolkit.consent import ConsentRegistry
+        from toolkit.jobs.generate import run_generation
     except ImportError:
         raise PendingCheck("the core consent gate (toolkit.jobs.generate) is not in this dftk version") from None
-    raise PendingCheck("the consent-gate check is not written against toolkit.jobs.generate yet")
+    from toolkit.errors import ConsentError
+    from toolkit.jobs import JobStore
+    from toolkit.plugins import PluginHost
+
+    calls: list[str] = []
+
+    class Watched(generator):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            calls.append("constructed")
+            super().__init__(*args, **kwargs)
+
+        def generate(self, request: GenerationRequest, context: GenerationContext) -> GeneratedVideo:
+            calls.append("generate")
+            return super().generate(request, context)
+
+    Watched.__name__ = generator.__name__
+
+    class _Plugin:
+        @hookimpl
+        def register_generators(self, register: Callable[[Any], None]) -> None:
+            register(Watched)
+
+    label = f"generator {getattr(generator, 'name', generator)!r}"
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="dftk-consent-check-") as tmp:
+        host = PluginHost(load_entry_points=False)
+        host.register(_Plugin(), "conformance-generator")
+        registry = ConsentRegistry(Path(tmp) / "consent.sqlite3")
+        store = JobStore(Path(tmp) / "jobs.sqlite3")
+        for consent_id in ("", "conformance-unknown-record"):
+            output = Path(tmp) / "out.mp4"
+            request = GenerationRequest(generator=generator.name, consent_id=consent_id, output=output,
+                                        inputs={k: str(v) for k, v in inputs.items()})
+            try:
+                run_generation(request, store=store, host=host, registry=registry)
+            except ConsentError:
+                pass
+            except Exception as exc:
+                problems.append(f"with consent id {consent_id!r} the run failed with {type(exc).__name__}: {exc}, "
+                                "not a consent refusal")
+            else:
+                problems.append(f"ran with consent id {consent_id!r}, which names no record")
+            if calls:
+                problems.append(f"was {' and '.join(dict.fromkeys(calls))} without a consent record")
+                calls.clear()
+            if output.exists():
+                problems.append(f"an output was written without a consent record ({consent_id!r})")
+    if problems:
+        raise ConformanceError(label, problems)
 
 
 # -- detectors ------------------------------------------------------------------------------
