@@ -93,3 +93,17 @@ def run_tracked(
     finally:
         if job_ref:
             jobs.finished(key, job_ref[0])
+
+
+def wire_cancel(button: Any, jobs: SessionJobs, tab: str, events: list[Any]) -> None:
+    """Make ``button`` stop this session's running ``tab`` jobs and reset ``events``.
+
+    The toolkit job sees its cancel flag at its next check and ends as "cancelled" in the
+    JobStore; Gradio's own ``cancels`` releases the browser at once.
+    """
+
+    def cancel(request: gr.Request) -> None:
+        if jobs.cancel(session_key(request, tab)):
+            gr.Info("Cancelling: the job stops at its next checkpoint.")
+
+    button.click(cancel, inputs=None, outputs=None, cancels=events, queue=False, api_name=f"cancel_{tab}")

@@ -42,9 +42,10 @@ def heavy_workers() -> int:
 
 
 def _tab_builders() -> list[tuple[str, str, Callable[[WebContext], None]]]:
-    from apps.tabs import plugins, verify
+    from apps.tabs import consent, plugins, verify
 
     return [
+        ("Consent", "tab-consent", consent.build),
         ("Verify", "tab-verify", verify.build),
         ("Plugins", "tab-plugins", plugins.build),
     ]

@@ -42,3 +42,12 @@ def screenshot(page, name: str) -> Path:
 
 def open_tab(page, title: str) -> None:
     page.get_by_role("tab", name=title, exact=True).click()
+
+
+def upload(page, elem_id: str, path) -> None:
+    """Put a file into a Gradio upload component (switching it to its upload source first)."""
+    root = page.locator(f"#{elem_id}")
+    source = root.get_by_role("button", name="Upload file")
+    if source.count():
+        source.first.click()
+    root.locator("input[type=file]").set_input_files(str(path))

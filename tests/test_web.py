@@ -184,3 +184,17 @@ def test_plugin_tabs_appear_and_a_broken_one_is_contained():
     assert any(f.plugin == "tabs_bad" and "tab exploded" in f.error for f in host.failures)
     values = [c.get("props", {}).get("value") for c in app.config["components"]]
     assert any(isinstance(v, str) and "tab exploded" in v for v in values)
+
+
+def test_consent_capture_rejection_shows_every_check(client, samples):
+    challenge_id, phrase = client.predict("Ada Test", ["reenact"], 10, api_name="/consent_challenge")
+    assert challenge_id.startswith("ch_") and "Challenge phrase" in phrase and "I, Ada Test, agree" in phrase
+    from gradio_client import handle_file
+
+    status, checks = client.predict(challenge_id, handle_file(str(samples["single_face.mp4"])),
+                                    api_name="/consent_create")
+    assert status.startswith("**Rejected.** consent capture rejected: duration: the recording is only 2.4 s")
+    rows = [line for line in checks.splitlines()[2:] if line.startswith("| ")]
+    assert [r.split("|")[1].strip() for r in rows] == ["duration", "one_face", "blinks", "head_motion", "speech",
+                                                       "mouth_sync", "same_person"]
+    assert "**FAIL**" in rows[0] and "pass" in rows[1]  # 2.4 s is too short; one face is seen

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from browser import RequestLog, launch_chromium, open_tab, screenshot
+import subprocess
+
+import consent_media as cm
+from browser import RequestLog, launch_chromium, open_tab, screenshot, upload
 from web_server import running_app
 
 pytestmark = pytest.mark.browser
@@ -43,7 +46,7 @@ def page(browser, app_url):
 
 def test_verify_tab_reports_an_unsigned_sample(page, samples):
     open_tab(page, "Verify")
-    page.locator("#verify-file input[type=file]").set_input_files(str(samples["single_face.jpg"]))
+    upload(page, "verify-file", samples["single_face.jpg"])
     page.locator("#verify-run").click()
     summary = page.locator("#verify-summary")
     summary.get_by_text("no manifest").wait_for()
@@ -55,3 +58,38 @@ def test_plugins_tab_lists_the_builtin_plugins(page):
     table = page.locator("#plugins-table")
     table.get_by_text("builtin").first.wait_for()
     screenshot(page, "plugins")
+
+
+@pytest.fixture(scope="module")
+def consent_recording(samples, tmp_path_factory):
+    """Real footage (Pexels frames 180-340) with a voice that follows her mouth: see
+    tests/consent_media.py for what is constructed."""
+    from toolkit.consent import signals
+    from toolkit.consent.capture import observe
+
+    out = tmp_path_factory.mktemp("web_consent")
+    silent = out / "silent.mp4"
+    fps = 24000 / 1001
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{180 / fps:.4f}", "-i",
+                    str(samples["WolfgangLanger_Pexels.mp4"]), "-frames:v", "160", "-c:v", "libx264", "-crf", "18",
+                    "-preset", "veryfast", "-an", str(silent)], check=True)
+    obs = observe(silent)
+    frames = cm.frames_of(silent)
+    audio = cm.synced_audio(signals.mouth_aperture(obs.landmarks), obs.fps, len(frames) / obs.fps)
+    return cm.write_clip(out / "consent_take.mp4", frames, obs.fps, audio)
+
+
+def test_consent_capture_shows_the_phrase_and_every_check(page, consent_recording):
+    open_tab(page, "Consent")
+    page.locator("#capture-subject textarea, #capture-subject input").first.fill("Pexels Subject")
+    page.locator("#capture-challenge").click()
+    page.locator("#capture-phrase h3").get_by_text("Challenge phrase").wait_for()
+    upload(page, "capture-video", consent_recording)
+    page.locator("#capture-video video").first.wait_for(state="attached")
+    page.locator("#capture-submit").click()
+    status = page.locator("#capture-status")
+    status.get_by_text("stored for").wait_for()
+    checks = page.locator("#capture-checks")
+    assert checks.locator("tbody tr").count() == 7
+    assert "FAIL" not in checks.inner_text()
+    screenshot(page, "consent_capture_passed")

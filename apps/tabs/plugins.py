@@ -7,6 +7,7 @@ import logging
 import gradio as gr
 
 from apps.context import WebContext
+from apps.tabs.common import markdown_table
 from toolkit.plugins import PluginFailure
 
 log = logging.getLogger("dftk.web")
@@ -23,21 +24,11 @@ def plugin_rows(ctx: WebContext) -> list[list[str]]:
     return rows
 
 
-def _markdown_table(rows: list[list[str]]) -> str:
-    if not rows:
-        return "No plugins are loaded (`DFTK_LOAD_PLUGINS` may be empty)."
-
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|") or "-"
-
-    lines = ["| " + " | ".join(HEADERS) + " |", "|" + " --- |" * len(HEADERS)]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def build(ctx: WebContext) -> None:
     gr.Markdown("Installed plugins (entry-point group `dftk`, `--plugins-dir`) and what each registers.")
-    gr.Markdown(_markdown_table(plugin_rows(ctx)), elem_id="plugins-table")
+    rows = plugin_rows(ctx)
+    gr.Markdown(markdown_table(HEADERS, rows) if rows else "No plugins are loaded (`DFTK_LOAD_PLUGINS` may be "
+                "empty).", elem_id="plugins-table")
     web_tabs = ctx.host.web_tabs()
     if web_tabs:
         gr.Markdown("### Plugin tabs")
