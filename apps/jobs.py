@@ -106,4 +106,26 @@ def wire_cancel(button: Any, jobs: SessionJobs, tab: str, events: list[Any]) -> 
         if jobs.cancel(session_key(request, tab)):
             gr.Info("Cancelling: the job stops at its next checkpoint.")
 
-    button.click(cancel, inputs=None, outputs=None, cancels=events, queue=False, api_name=f"cancel_{tab}")
+    button.click(cancel, inputs=None, outputs=None, cancels=events, queue=False, api_name=f"cancel_{tab}",
+                 api_visibility="undocumented")
+
+
+def run_tracked_generation(request: Any, *, jobs: SessionJobs, key: tuple[str, str],
+                           progress: gr.Progress | None = None) -> JobRecord:
+    """:func:`toolkit.jobs.generate.run_generation` (consent gate, generator, output writer)
+    with the same progress and cancel wiring as :func:`run_tracked`."""
+    from toolkit.jobs.generate import run_generation
+
+    job_ref: list[Job] = []
+
+    def on_start(job: Job) -> None:
+        job_ref.append(job)
+        jobs.started(key, job)
+
+    if progress is not None:
+        progress(0, desc=f"{request.generator}: checking consent")
+    try:
+        return run_generation(request, on_progress=progress_feeder(progress, request.generator), on_start=on_start)
+    finally:
+        if job_ref:
+            jobs.finished(key, job_ref[0])

@@ -42,10 +42,11 @@ def heavy_workers() -> int:
 
 
 def _tab_builders() -> list[tuple[str, str, Callable[[WebContext], None]]]:
-    from apps.tabs import consent, plugins, verify
+    from apps.tabs import consent, create, plugins, verify
 
     return [
         ("Consent", "tab-consent", consent.build),
+        ("Create", "tab-create", create.build),
         ("Verify", "tab-verify", verify.build),
         ("Plugins", "tab-plugins", plugins.build),
     ]

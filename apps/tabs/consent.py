@@ -62,8 +62,8 @@ def build(ctx: WebContext) -> None:
         _capture_section(ctx)
     with gr.Tab("Attest existing footage", elem_id="consent-attest"):
         _attest_section(ctx)
-    with gr.Tab("Records", elem_id="consent-records"):
-        _records_section(ctx)
+    with gr.Tab("Records", elem_id="consent-records") as records_tab:
+        _records_section(ctx, records_tab)
 
 
 def _capture_section(ctx: WebContext) -> None:
@@ -166,8 +166,8 @@ def _attest_section(ctx: WebContext) -> None:
                  api_name="consent_attest", concurrency_id="dftk-heavy")
 
 
-def _records_section(ctx: WebContext) -> None:
-    table = gr.Markdown(records_markdown, elem_id="consent-table")
+def _records_section(ctx: WebContext, tab: Any) -> None:
+    table = gr.Markdown(elem_id="consent-table")
     with gr.Row():
         refresh = gr.Button("Refresh")
         record_id = gr.Dropdown(choices=[], label="Record to revoke", allow_custom_value=False)
@@ -177,7 +177,8 @@ def _records_section(ctx: WebContext) -> None:
     def refreshed() -> tuple[str, Any]:
         return records_markdown(), gr.update(choices=_record_ids())
 
-    refresh.click(refreshed, outputs=[table, record_id], queue=False)
+    for trigger in (refresh.click, tab.select):
+        trigger(refreshed, outputs=[table, record_id], queue=False, api_visibility="private")
 
     @user_errors
     def do_revoke(rid: str | None, why: str) -> tuple[str, Any]:
