@@ -345,35 +345,6 @@ def calls():
     return _Calls
 
 
-@pytest.fixture
-def output_writer(monkeypatch):
-    """The core output writer; a recording stand-in only while its watermark module is not merged."""
-    try:
-        import watermark.invisible  # noqa: F401
-        import watermark.payload  # noqa: F401
-    except ImportError:
-        seen = []
-
-        class Written:
-            def __init__(self, output):
-                self.output = output
-
-            def to_dict(self):
-                return {"path": str(self.output)}
-
-        def stand_in(video, output, **kwargs):
-            frames = list(video.frames)
-            seen.append({"frames": len(frames), **kwargs})
-            Path(output).write_bytes(b"stand-in")
-            return Written(output)
-
-        import toolkit.jobs.generate as generate_module
-
-        monkeypatch.setattr(generate_module, "write_generated", stand_in)
-        return seen
-    return None
-
-
 def _request(tmp_path, consent_id, samples, source="single_face.jpg"):
     return GenerationRequest(generator="echo-test", consent_id=consent_id, output=tmp_path / "out.mp4",
                              inputs={"source": str(samples[source])})
@@ -421,8 +392,7 @@ def test_revoked_expired_tampered_records_block_generation(tmp_path, samples, ca
     assert [j.state for j in store.list()] == ["failed"] * 3
 
 
-def test_generation_with_an_attested_record_references_it(attested_pexels, tmp_path, samples, calls,
-                                                          output_writer):
+def test_generation_with_an_attested_record_references_it(attested_pexels, tmp_path, samples, calls):
     from toolkit.jobs.generate import run_generation
 
     record, reg = attested_pexels
@@ -432,13 +402,13 @@ def test_generation_with_an_attested_record_references_it(attested_pexels, tmp_p
     assert job.state == "succeeded" and calls.generated == 1
     assert job.result["consent"] == {"record_id": record.id, "record_sha256": record.sha256, "kind": "attested",
                                      "operator": "Jane Operator"}
-    if output_writer is None:  # the real writer: the signed manifest carries the reference
-        from watermark.c2pa_read import read_provenance
+    from watermark.c2pa_read import read_provenance
+    from watermark.detect import detect_file
 
-        report = read_provenance(tmp_path / "out.mp4")
-        assert report.consent == record.reference()
-    else:
-        assert output_writer[0]["consent"] == record.reference() and output_writer[0]["frames"] == 4
+    report = read_provenance(tmp_path / "out.mp4")  # the signed manifest carries the reference
+    assert report.state == "Trusted" and report.consent == record.reference()
+    mark = detect_file(tmp_path / "out.mp4")
+    assert mark.found and mark.payload_hex == report.watermark_id == job.result["watermark_id"]
 
 
 class _AppearanceEmbedder:
@@ -482,7 +452,7 @@ def test_photo_paths_are_disabled_without_an_embedder(attested_pexels, tmp_path,
                        registry=reg)
 
 
-def test_photo_must_match_the_record_face(attested_pexels, tmp_path, samples, calls, output_writer):
+def test_photo_must_match_the_record_face(attested_pexels, tmp_path, samples, calls):
     from toolkit.jobs.generate import run_generation
     from toolkit.media import VideoReader, write_image
 

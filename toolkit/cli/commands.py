@@ -93,4 +93,44 @@ from toolkit.cli import models as _models  # noqa: E402,F401  (dftk models ...)
 from toolkit.cli import plugin_new as _plugin_new  # noqa: E402,F401  (dftk plugin new ...)
 from toolkit.cli import faces as _faces  # noqa: E402,F401  (registers `dftk faces`)
 from toolkit.cli import consent as _consent_commands  # noqa: E402,F401  (dftk consent ...)
+
+
+@app.command()
+def verify(
+    file: Path = typer.Argument(..., help="Any image, video or WAV file."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Check a file's C2PA manifest and look for the dftk invisible watermark."""
+    from toolkit.verify import AGREEMENT, verify_file
+
+    report = verify_file(file)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    c2pa, mark = report.c2pa, report.watermark
+    table = Table(show_header=False)
+    table.add_row("file", report.path)
+    table.add_row("C2PA", c2pa.state or "no manifest")
+    if c2pa.status_codes and c2pa.state == "Invalid":
+        table.add_row("codes", ", ".join(c2pa.status_codes))
+    if c2pa.has_manifest:
+        table.add_row("AI-generated", f"yes ({c2pa.digital_source_type})" if c2pa.ai_generated else "no")
+        table.add_row("signer", c2pa.signer.subject if c2pa.signer else "-")
+        if c2pa.generator:
+            table.add_row("generator", f"{c2pa.generator.get('plugin')} / {c2pa.generator.get('model')}")
+        if c2pa.consent:
+            kind = "ATTESTED by operator " + (c2pa.consent.operator or "?") if c2pa.consent.kind == "attested" \
+                else "captured (live recording)"
+            table.add_row("consent", f"{c2pa.consent.record_id}: {kind}")
+        table.add_row("manifest watermark ID", c2pa.watermark_id or "-")
+    if mark is None:
+        table.add_row("watermark", "not applicable (no pictures)")
+    else:
+        table.add_row("watermark", f"found: {mark.payload_hex} ({mark.key} key, {mark.frames} frames)"
+                      if mark.found else "none found")
+    table.add_row("agreement", AGREEMENT[report.agreement])
+    console.print(table)
+    console.print(report.summary)
+
+
 from toolkit.cli import web as _web  # noqa: E402,F401  (dftk web)
