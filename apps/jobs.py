@@ -111,7 +111,7 @@ def wire_cancel(button: Any, jobs: SessionJobs, tab: str, events: list[Any]) -> 
 
 
 def run_tracked_generation(request: Any, *, jobs: SessionJobs, key: tuple[str, str],
-                           progress: gr.Progress | None = None) -> JobRecord:
+                           progress: gr.Progress | None = None, host: Any = None) -> JobRecord:
     """:func:`toolkit.jobs.generate.run_generation` (consent gate, generator, output writer)
     with the same progress and cancel wiring as :func:`run_tracked`."""
     from toolkit.jobs.generate import run_generation
@@ -125,7 +125,8 @@ def run_tracked_generation(request: Any, *, jobs: SessionJobs, key: tuple[str, s
     if progress is not None:
         progress(0, desc=f"{request.generator}: checking consent")
     try:
-        return run_generation(request, on_progress=progress_feeder(progress, request.generator), on_start=on_start)
+        return run_generation(request, on_progress=progress_feeder(progress, request.generator), on_start=on_start,
+                              host=host)
     finally:
         if job_ref:
             jobs.finished(key, job_ref[0])

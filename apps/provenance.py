@@ -1,35 +1,51 @@
-"""One-paragraph provenance summary of a file (C2PA, and the invisible mark when the
-watermark module is installed), shared by the Create and Verify tabs."""
+"""Provenance of a file for people: ``dftk verify``'s report (C2PA manifest and invisible
+watermark side by side, :func:`toolkit.verify.verify_file`) as Markdown and JSON."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
-def c2pa_lines(report: dict) -> list[str]:
-    lines = []
-    state = report.get("state")
-    if state is None:
-        return ["**C2PA:** no manifest (the file carries no provenance)."]
-    signer = (report.get("signer") or {}).get("subject") or "unknown signer"
-    lines.append(f"**C2PA:** {state}, signed by {signer}.")
-    if report.get("status_codes"):
-        lines.append("Status codes: " + ", ".join(f"`{c}`" for c in report["status_codes"]))
-    if report.get("ai_generated"):
-        lines.append(f"**AI-generated:** yes ({report.get('digital_source_type')}).")
-    consent = report.get("consent")
-    if consent:
-        by = f", attested by {consent['operator']}" if consent.get("operator") else ""
-        lines.append(f"**Consent record:** `{consent['record_id']}` ({consent['kind']}{by}).")
-    if report.get("watermark_id"):
-        lines.append(f"**Watermark ID in manifest:** `{report['watermark_id']}`.")
-    return lines
+def verify_report(path: Path) -> Any:
+    from toolkit.verify import verify_file
+
+    return verify_file(path)
 
 
-def c2pa_report(path: Path) -> dict:
-    from watermark.c2pa_read import read_provenance
+def report_json(report: Any) -> dict:
+    """The report without server paths or the raw manifest store."""
+    data = report.to_dict()
+    data.pop("path", None)
+    c2pa = data.get("c2pa") or {}
+    c2pa.pop("path", None)
+    c2pa.pop("manifest_json", None)
+    return {"file": Path(report.path).name, **data}
 
-    report = read_provenance(path).to_dict()
-    report.pop("manifest_json", None)
-    report.pop("path", None)  # a server path means nothing to the user
-    return {"file": Path(path).name, **report}
+
+def report_markdown(report: Any) -> str:
+    from toolkit.verify import AGREEMENT
+
+    c2pa = report.c2pa
+    lines = [f"**{report.summary}**"]
+    if c2pa.state is None:
+        lines.append("**C2PA:** no manifest.")
+    else:
+        signer = c2pa.signer.subject if c2pa.signer else "unknown signer"
+        lines.append(f"**C2PA:** {c2pa.state}, signed by {signer}"
+                     + (f"; status codes: {', '.join(f'`{c}`' for c in c2pa.status_codes)}" if c2pa.status_codes else "")
+                     + ".")
+        if c2pa.ai_generated:
+            lines.append(f"**AI-generated:** yes ({c2pa.digital_source_type}).")
+        if c2pa.consent is not None:
+            by = f", attested by {c2pa.consent.operator}" if c2pa.consent.operator else ""
+            lines.append(f"**Consent record:** `{c2pa.consent.record_id}` ({c2pa.consent.kind}{by}).")
+    mark = report.watermark
+    if mark is None:
+        lines.append("**Watermark:** not applicable (no pixels).")
+    elif mark.found:
+        lines.append(f"**Watermark:** found, output ID `{mark.payload_hex}` ({mark.key} key, {mark.frames} frames).")
+    else:
+        lines.append("**Watermark:** none found.")
+    lines.append(f"**Agreement:** {AGREEMENT[report.agreement]}.")
+    return "\n\n".join(lines)

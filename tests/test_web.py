@@ -92,8 +92,9 @@ def test_verify_reads_a_real_file(client, samples):
     from gradio_client import handle_file
 
     summary, details = client.predict(handle_file(str(samples["single_face.jpg"])), api_name="/verify")
-    assert "no manifest" in summary
-    assert details["has_manifest"] is False and details["state"] is None
+    assert "no provenance" in summary and "no manifest" in summary and "none found" in summary
+    assert details["c2pa"]["has_manifest"] is False and details["agreement"] == "none"
+    assert details["watermark"]["found"] is False and details["file"] == "single_face.jpg"
 
 
 def test_arbitrary_paths_cannot_be_fetched(client, app_url):

@@ -18,7 +18,7 @@ import gradio as gr
 from apps.context import WebContext
 from apps.errors import user_errors
 from apps.jobs import run_tracked_generation, session_key, wire_cancel
-from apps.provenance import c2pa_lines, c2pa_report
+from apps.provenance import report_markdown, verify_report
 from apps.tabs.common import consent_choices
 from apps.uploads import check_text, check_upload
 from toolkit.errors import InputError
@@ -134,11 +134,12 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
             raise InputError(f"{name} needs {', '.join(missing)}")
         request_ = GenerationRequest(generator=name, consent_id=consent_id, output=_output_path(ctx, name),
                                      inputs=inputs, options=options)
-        record = run_tracked_generation(request_, jobs=ctx.jobs, key=session_key(request, tab), progress=progress)
+        record = run_tracked_generation(request_, jobs=ctx.jobs, key=session_key(request, tab), progress=progress,
+                                        host=ctx.host)
         offered = ctx.downloads.offer_output(output_record(record.result))
         served = ctx.downloads.resolve(offered.path)
-        summary = "\n\n".join([f"Job `{record.id}`: {record.result.get('frames')} frames, watermark ID "
-                               f"`{record.result.get('watermark_id')}`."] + c2pa_lines(c2pa_report(offered.path)))
+        summary = (f"Job `{record.id}`: {record.result.get('frames')} frames, watermark ID "
+                   f"`{record.result.get('watermark_id')}`.\n\n" + report_markdown(verify_report(offered.path)))
         return served, summary, gr.update(value=served, visible=True)
 
     event = run.click(create, inputs={consent, *fields, *([text] if text is not None else [])},

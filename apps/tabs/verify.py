@@ -1,4 +1,4 @@
-"""Verify tab: C2PA provenance (and the invisible mark) of any uploaded file."""
+"""Verify tab: C2PA manifest and invisible watermark of any uploaded file (``dftk verify``)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import gradio as gr
 
 from apps.context import WebContext
 from apps.errors import user_errors
-from apps.provenance import c2pa_lines, c2pa_report
+from apps.provenance import report_json, report_markdown, verify_report
 from apps.uploads import PROVENANCE_TYPES, check_file_type
 
 
 def build(ctx: WebContext) -> None:
-    gr.Markdown("Upload any image, video or WAV file to check its C2PA manifest.")
+    gr.Markdown("Upload any image, video or WAV file: its C2PA manifest is validated and its pixels are "
+                "searched for the dftk invisible watermark, and the two are compared.")
     with gr.Row():
         upload = gr.File(label="File to verify (" + ", ".join(PROVENANCE_TYPES) + ")", elem_id="verify-file")
         with gr.Column():
@@ -21,8 +22,8 @@ def build(ctx: WebContext) -> None:
 
     @user_errors
     def verify(path: str | None) -> tuple[str, dict]:
-        checked = check_file_type(path, PROVENANCE_TYPES, ctx.limits)
-        report = c2pa_report(checked)
-        return "\n\n".join(c2pa_lines(report)), report
+        report = verify_report(check_file_type(path, PROVENANCE_TYPES, ctx.limits))
+        return report_markdown(report), report_json(report)
 
-    button.click(verify, inputs=upload, outputs=[summary, details], api_name="verify")
+    button.click(verify, inputs=upload, outputs=[summary, details], api_name="verify",
+                 concurrency_id="dftk-heavy")
