@@ -199,3 +199,50 @@ def test_consent_capture_rejection_shows_every_check(client, samples):
     assert [r.split("|")[1].strip() for r in rows] == ["duration", "one_face", "blinks", "head_motion", "speech",
                                                        "mouth_sync", "same_person"]
     assert "**FAIL**" in rows[0] and "pass" in rows[1]  # 2.4 s is too short; one face is seen
+
+
+@pytest.fixture(scope="module")
+def cartoon_app():
+    """The app with the example third-party generator (examples/cartoon) installed beside the builtins."""
+    sys.path.insert(0, str(ROOT / "examples" / "cartoon"))
+    import dftk_cartoon
+
+    host = PluginHost()
+    host.register(dftk_cartoon, name="cartoon", source="installed")
+    ctx = WebContext(host=host)
+    with running_app(ctx) as (url, _app):
+        yield url, ctx
+    sys.path.remove(str(ROOT / "examples" / "cartoon"))
+
+
+def test_create_with_an_attested_record_gives_a_signed_marked_download(cartoon_app, samples, tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    from toolkit.verify import verify_file
+
+    url, ctx = cartoon_app
+    client = Client(url, verbose=False)
+    release = tmp_path / "release.txt"
+    release.write_text("Model release signed on paper by the subject of the Pexels clip.\n")
+    status = client.predict("Pexels Subject", "Jane Operator", ["reenact"], 30, handle_file(str(release)),
+                            handle_file(str(samples["WolfgangLanger_Pexels.mp4"])), api_name="/consent_attest")
+    record_id = status.split("**")[1]
+    assert record_id.startswith("cr_") and "attested" in status
+
+    clip = transcode(samples["WolfgangLanger_Pexels.mp4"], tmp_path / "short.mp4", "libx264", max_frames=24)
+    with pytest.raises(AppError, match="choose a consent record"):
+        client.predict(None, handle_file(str(clip)), api_name="/create_cartoon")
+    with pytest.raises(AppError, match="consent"):  # the gate refuses an unknown record
+        client.predict("cr_0000000000000000", handle_file(str(clip)), api_name="/create_cartoon")
+    video, summary, download = client.predict(record_id, handle_file(str(clip)), api_name="/create_cartoon")
+    assert "24 frames" in summary and "AI-generated" in summary and "matches" in summary
+    assert f"`{record_id}` (attested, attested by Jane Operator)" in summary
+    (offer,) = [o for o in ctx.downloads.offers() if o.kind == "generated"]
+    fetched = client.predict(str(offer.path), api_name="/download")  # the by-name endpoint serves it
+    played = video["video"] if isinstance(video, dict) else video
+    for path in (played, download, fetched):
+        assert isinstance(path, str), path
+        report = verify_file(Path(path))
+        assert report.c2pa.state == "Trusted" and report.agreement == "match"
+        assert report.c2pa.consent.record_id == record_id and report.watermark.found

@@ -108,11 +108,11 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
         video = gr.Video(label="Result (marked and signed)", interactive=False, elem_id=f"{base}-video")
         with gr.Column():
             provenance = gr.Markdown(elem_id=f"{base}-provenance")
-            download = gr.DownloadButton("Download", visible=False, elem_id=f"{base}-download")
+            download = gr.DownloadButton("Download the marked, signed file", elem_id=f"{base}-download")
     tab = f"create_{name}"
 
     @user_errors
-    def create(values: dict, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any]:
+    def create(values: dict, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:
         from toolkit.generation import GenerationRequest
 
         consent_id = values[consent]
@@ -140,7 +140,7 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
         served = ctx.downloads.resolve(offered.path)
         summary = (f"Job `{record.id}`: {record.result.get('frames')} frames, watermark ID "
                    f"`{record.result.get('watermark_id')}`.\n\n" + report_markdown(verify_report(offered.path)))
-        return served, summary, gr.update(value=served, visible=True)
+        return served, summary, served
 
     event = run.click(create, inputs={consent, *fields, *([text] if text is not None else [])},
                       outputs=[video, provenance, download], api_name=f"create_{name}", concurrency_id="dftk-heavy")
