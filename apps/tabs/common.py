@@ -27,3 +27,17 @@ def consent_choices(scope: str | None = None) -> list[tuple[str, str]]:
             continue
         out.append((f"{record.subject} ({record.kind}, {', '.join(record.scopes)}) {record.id}", record.id))
     return out
+
+
+def sample_files(*names: str) -> list[str]:
+    """Paths of the real sample media (fetched and sha256-checked on first use), for gr.Examples.
+
+    An offline machine without the cached samples gets no examples rather than an error.
+    """
+    from toolkit.errors import DftkError
+    from toolkit.samples import fetch_samples
+
+    try:
+        return [str(p) for p in fetch_samples(list(names)).values()]
+    except DftkError:
+        return []

@@ -11,7 +11,7 @@ import gradio as gr
 from apps.context import WebContext
 from apps.errors import user_errors
 from apps.jobs import run_tracked, session_key, wire_cancel
-from apps.tabs.common import markdown_table
+from apps.tabs.common import markdown_table, sample_files
 from apps.uploads import IMAGE_TYPES, VIDEO_TYPES, check_file_type, check_upload
 from toolkit.generation import SCOPES
 
@@ -133,8 +133,6 @@ def _capture_section(ctx: WebContext) -> None:
 
 
 def _attest_section(ctx: WebContext) -> None:
-    from toolkit.samples import SAMPLES, sample_path
-
     gr.Markdown("For footage that already exists: an operator attests that the subject signed a release "
                 "elsewhere. Only the release's sha256 is kept, and every output made with the record says "
                 "it was attested.")
@@ -147,8 +145,9 @@ def _attest_section(ctx: WebContext) -> None:
     with gr.Row():
         release = gr.File(label="Signed release (" + ", ".join(RELEASE_TYPES) + ")", elem_id="attest-release")
         face = gr.File(label="Photo or clip of the subject (the footage itself)", elem_id="attest-face")
-    examples = [str(sample_path(n)) for n in ("WolfgangLanger_Pexels.mp4", "single_face.jpg") if n in SAMPLES]
-    gr.Examples([[e] for e in examples], inputs=[face], label="Sample footage")
+    examples = sample_files("WolfgangLanger_Pexels.mp4", "single_face.jpg")
+    if examples:
+        gr.Examples([[e] for e in examples], inputs=[face], label="Sample footage")
     attest = gr.Button("Store the attested record", variant="primary", elem_id="attest-submit")
     status = gr.Markdown(elem_id="attest-status")
 

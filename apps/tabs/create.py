@@ -19,11 +19,13 @@ from apps.context import WebContext
 from apps.errors import user_errors
 from apps.jobs import run_tracked_generation, session_key, wire_cancel
 from apps.provenance import report_markdown, verify_report
-from apps.tabs.common import consent_choices
+from apps.tabs.common import consent_choices, sample_files
 from apps.uploads import check_text, check_upload
 from toolkit.errors import InputError
 from toolkit.output import OutputRecord
 
+SAMPLE_VIDEOS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")
+SAMPLE_IMAGES = ("single_face.jpg",)
 SCOPE_TITLES = {"reenact": "Reenact", "lipsync": "Lip-sync", "swap": "Face swap"}
 SCOPE_HELP = {
     "reenact": "Another video's facial motion drives the consenting subject's face.",
@@ -97,6 +99,11 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
     base = f"create-{name}"
     with gr.Row():
         fields = [_input_component(key, desc, f"{base}-{key}") for key, desc in declared.items()]
+    for (key, desc), field in zip(declared.items(), fields):
+        kind = input_kinds(key, desc)[0]
+        samples = sample_files(*(SAMPLE_IMAGES if kind == "image" else SAMPLE_VIDEOS)) if kind != "audio" else []
+        if samples:
+            gr.Examples([[s] for s in samples], inputs=[field], label=f"Sample media for {key}")
     text = None
     if scope == "lipsync":
         text = gr.Textbox(label="...or type the words to say (spoken with espeak-ng)", lines=2,

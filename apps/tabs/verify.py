@@ -6,6 +6,7 @@ import gradio as gr
 
 from apps.context import WebContext
 from apps.errors import user_errors
+from apps.tabs.common import sample_files
 from apps.provenance import report_json, report_markdown, verify_report
 from apps.uploads import PROVENANCE_TYPES, check_file_type
 
@@ -19,6 +20,9 @@ def build(ctx: WebContext) -> None:
             summary = gr.Markdown(elem_id="verify-summary")
             details = gr.JSON(label="Details")
     button = gr.Button("Verify", variant="primary", elem_id="verify-run")
+    examples = sample_files("single_face.jpg", "single_face.mp4")
+    if examples:
+        gr.Examples([[e] for e in examples], inputs=[upload], label="Sample media (real, unsigned)")
 
     @user_errors
     def verify(path: str | None) -> tuple[str, dict]:
