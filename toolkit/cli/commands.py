@@ -132,3 +132,5 @@ def verify(
     table.add_row("agreement", AGREEMENT[report.agreement])
     console.print(table)
     console.print(report.summary)
+from toolkit.cli import train_detector as _train_detector  # noqa: E402,F401  (dftk train-detector)
+from toolkit.cli import detect as _detect  # noqa: E402,F401  (dftk detect)
