@@ -1,16 +1,19 @@
 """Run long work from a Gradio handler as a tracked toolkit job.
 
-:func:`run_tracked` goes through :func:`toolkit.jobs.run_job` (so the job is persisted in
-the JobStore like a CLI job), feeds the job's progress callbacks into ``gr.Progress``, and
-records the running job under the browser session so the tab's Cancel button can reach
-it. Cancelling sets the job's flag and the request in the store; the work stops at its
-next check and the handler ends with a "cancelled" message.
+Every long action goes through a toolkit job runner (:func:`toolkit.jobs.run_job`, or the
+toolkit's own wrappers of it such as ``run_generation`` and ``run_detection``), so it is
+persisted in the JobStore like a CLI job. :func:`progress_feeder` turns the job's progress
+callbacks into ``gr.Progress`` updates, and :func:`tracked` records the running job under
+the browser session so the tab's Cancel button can reach it: cancelling sets the job's
+flag and the request in the store; the work stops at its next check and the handler ends
+with a "cancelled" message.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import gradio as gr
 
@@ -54,9 +57,9 @@ def session_key(request: gr.Request | None, tab: str) -> tuple[str, str]:
 
 
 def progress_feeder(progress: gr.Progress | None, label: str) -> Callable[[int, int | None, str], None]:
-    """A toolkit progress callback that moves a ``gr.Progress`` bar."""
+    """A toolkit progress callback (``done, total, message``) that moves a ``gr.Progress`` bar."""
 
-    def feed(done: int, total: int | None, message: str) -> None:
+    def feed(done: int, total: int | None, message: str = "") -> None:
         if progress is None:
             return
         desc = message or label
@@ -66,6 +69,23 @@ def progress_feeder(progress: gr.Progress | None, label: str) -> Callable[[int, 
             progress((done, None), desc=desc, unit="steps")
 
     return feed
+
+
+@contextmanager
+def tracked(jobs: SessionJobs, key: tuple[str, str]) -> Iterator[Callable[[Job], None]]:
+    """Yield an ``on_start`` callback for a toolkit job runner; the job is reachable by the
+    session's Cancel button until the block ends."""
+    started: list[Job] = []
+
+    def on_start(job: Job) -> None:
+        started.append(job)
+        jobs.started(key, job)
+
+    try:
+        yield on_start
+    finally:
+        for job in started:
+            jobs.finished(key, job)
 
 
 def run_tracked(
@@ -79,20 +99,24 @@ def run_tracked(
     store: JobStore | None = None,
 ) -> JobRecord:
     """Run ``work`` as a job of ``kind``; raises what the work raised (typed errors)."""
-    job_ref: list[Job] = []
-
-    def on_start(job: Job) -> None:
-        job_ref.append(job)
-        jobs.started(key, job)
-
     if progress is not None:
         progress(0, desc=f"{kind}: starting")
-    try:
+    with tracked(jobs, key) as on_start:
         return run_job(kind, params, work, store=store, on_progress=progress_feeder(progress, kind),
                        on_start=on_start)
-    finally:
-        if job_ref:
-            jobs.finished(key, job_ref[0])
+
+
+def run_tracked_generation(request: Any, *, jobs: SessionJobs, key: tuple[str, str],
+                           progress: gr.Progress | None = None, host: Any = None) -> JobRecord:
+    """:func:`toolkit.jobs.generate.run_generation` (consent gate, generator, output writer)
+    with the same progress and cancel wiring as :func:`run_tracked`."""
+    from toolkit.jobs.generate import run_generation
+
+    if progress is not None:
+        progress(0, desc=f"{request.generator}: checking consent")
+    with tracked(jobs, key) as on_start:
+        return run_generation(request, on_progress=progress_feeder(progress, request.generator),
+                              on_start=on_start, host=host)
 
 
 def wire_cancel(button: Any, jobs: SessionJobs, tab: str, events: list[Any]) -> None:
@@ -108,25 +132,3 @@ def wire_cancel(button: Any, jobs: SessionJobs, tab: str, events: list[Any]) -> 
 
     button.click(cancel, inputs=None, outputs=None, cancels=events, queue=False, api_name=f"cancel_{tab}",
                  api_visibility="undocumented")
-
-
-def run_tracked_generation(request: Any, *, jobs: SessionJobs, key: tuple[str, str],
-                           progress: gr.Progress | None = None, host: Any = None) -> JobRecord:
-    """:func:`toolkit.jobs.generate.run_generation` (consent gate, generator, output writer)
-    with the same progress and cancel wiring as :func:`run_tracked`."""
-    from toolkit.jobs.generate import run_generation
-
-    job_ref: list[Job] = []
-
-    def on_start(job: Job) -> None:
-        job_ref.append(job)
-        jobs.started(key, job)
-
-    if progress is not None:
-        progress(0, desc=f"{request.generator}: checking consent")
-    try:
-        return run_generation(request, on_progress=progress_feeder(progress, request.generator), on_start=on_start,
-                              host=host)
-    finally:
-        if job_ref:
-            jobs.finished(key, job_ref[0])

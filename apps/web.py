@@ -42,11 +42,12 @@ def heavy_workers() -> int:
 
 
 def _tab_builders() -> list[tuple[str, str, Callable[[WebContext], None]]]:
-    from apps.tabs import consent, create, plugins, verify
+    from apps.tabs import consent, create, detect, plugins, verify
 
     return [
         ("Consent", "tab-consent", consent.build),
         ("Create", "tab-create", create.build),
+        ("Detect", "tab-detect", detect.build),
         ("Verify", "tab-verify", verify.build),
         ("Plugins", "tab-plugins", plugins.build),
     ]
