@@ -3,6 +3,7 @@ allow-list and plugin tabs. Browser-driven checks are in test_web_browser.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -246,3 +247,19 @@ def test_create_with_an_attested_record_gives_a_signed_marked_download(cartoon_a
         report = verify_file(Path(path))
         assert report.c2pa.state == "Trusted" and report.agreement == "match"
         assert report.c2pa.consent.record_id == record_id and report.watermark.found
+
+
+def test_detect_gives_a_verdict_and_downloadable_reports(client, samples):
+    from gradio_client import handle_file
+
+    verdict, html, report_json, timeline, heatmaps, findings = client.predict(
+        handle_file(str(samples["single_face.mp4"])), api_name="/detect")
+    assert verdict.startswith("## ") and any(b in verdict for b in ("AUTHENTIC", "SUSPICIOUS", "MANIPULATED"))
+    data = json.loads(Path(report_json).read_text())
+    assert data["path"] == "single_face.mp4"  # the user's name, not the server's upload path
+    assert data["verdict"].upper() in verdict and {d["detector"] for d in data["detectors"]} >= {"provenance", "blend"}
+    page = Path(html).read_text()
+    assert page.lstrip().lower().startswith("<!doctype html") and data["verdict"] in page.lower()
+    assert Path(timeline).stat().st_size > 0
+    assert all(Path(item["image"]).is_file() for item in heatmaps)
+    assert "| provenance |" in findings and "Caveats" in findings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import json
 import subprocess
 
 import consent_media as cm
@@ -93,3 +94,21 @@ def test_consent_capture_shows_the_phrase_and_every_check(page, consent_recordin
     assert checks.locator("tbody tr").count() == 7
     assert "FAIL" not in checks.inner_text()
     screenshot(page, "consent_capture_passed")
+
+
+def test_detect_tab_reads_the_verdict_of_a_sample_clip(page, samples, tmp_path):
+    open_tab(page, "Detect")
+    upload(page, "detect-file", samples["single_face.mp4"])
+    page.locator("#detect-run").click()
+    heading = page.locator("#detect-verdict h2")
+    heading.wait_for()
+    verdict = heading.inner_text()
+    assert any(band in verdict for band in ("AUTHENTIC", "SUSPICIOUS", "MANIPULATED", "INCONCLUSIVE")), verdict
+    page.locator("#detect-timeline img").wait_for()
+    screenshot(page, "detect_single_face")
+    with page.expect_download() as info:
+        page.locator("#detect-json").click()
+    saved = tmp_path / "report.json"
+    info.value.save_as(saved)
+    report = json.loads(saved.read_text())
+    assert report["verdict"].upper() in verdict and report["path"] == "single_face.mp4"

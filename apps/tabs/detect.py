@@ -20,13 +20,12 @@ from apps.tabs.common import markdown_table, sample_files
 from apps.uploads import check_upload
 
 TAB = "detect"
-BAND_ICONS = {"authentic": "🟢", "suspicious": "🟠", "manipulated": "🔴", "inconclusive": "⚪"}
 
 
 def verdict_markdown(report: Any) -> str:
     v = report.verdict
     prob = "no probability (nothing could be scored)" if v.probability is None else f"probability {v.probability:.2f}"
-    head = f"## {BAND_ICONS.get(v.band, '')} {v.band.upper()} ({prob})"
+    head = f"## {v.band.upper()} ({prob})"
     return f"{head}\n\n{report.summary}"
 
 
