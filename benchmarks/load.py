@@ -114,13 +114,15 @@ def main() -> None:
     from toolkit.samples import SAMPLES, sample_path
 
     clip = sample_path(args.clip) if args.clip in SAMPLES else Path(args.clip)
+    load_before = [round(x, 2) for x in os.getloadavg()]  # the machine may be shared
     if args.url:
         result = run(args.url, args.jobs, clip)
     else:
         with tempfile.TemporaryDirectory() as home, _server(Path(home)) as url:
             result = run(url, args.jobs, clip)
     result.update({"machine": platform.machine(), "cpus": os.cpu_count(),
-                   "workers": os.environ.get("DFTK_WEB_WORKERS", "default")})
+                   "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                   "workers": os.environ.get("DFTK_WEB_WORKERS", "default"), "load_average_before": load_before})
     print(f"{'jobs':>5} {'done':>5} {'failed':>6} {'wall s':>7} {'min s':>6} {'median s':>8} {'p90 s':>6} {'max s':>6}")
     print(f"{result['jobs']:>5} {result['completed']:>5} {result['failures']:>6} {result['wall_seconds']:>7} "
           f"{result['min_s']!s:>6} {result['median_s']!s:>8} {result['p90_s']!s:>6} {result['max_s']!s:>6}")
