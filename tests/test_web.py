@@ -263,3 +263,27 @@ def test_detect_gives_a_verdict_and_downloadable_reports(client, samples):
     assert Path(timeline).stat().st_size > 0
     assert all(Path(item["image"]).is_file() for item in heatmaps)
     assert "| provenance |" in findings and "Caveats" in findings
+
+
+def test_detect_reports_progress_and_cancels_its_job(client, samples):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    from toolkit.jobs import JobStore
+
+    before = {r.id for r in JobStore().list()}
+    job = client.submit(handle_file(str(samples["WolfgangLanger_Pexels.mp4"])), api_name="/detect")
+    deadline = time.monotonic() + 120
+    running = None
+    while time.monotonic() < deadline and running is None:
+        fresh = [r for r in JobStore().list() if r.id not in before and r.kind == "detect"]
+        running = next((r for r in fresh if r.state == "running" and r.done > 0), None)
+        time.sleep(0.2)
+    assert running is not None, "the detection job never reported progress"
+    progress = job.status().progress_data
+    assert progress and progress[-1].length and progress[-1].desc  # gr.Progress fed from the job
+    client.predict(api_name="/cancel_detect")
+    with pytest.raises(AppError, match="cancelled"):
+        job.result(timeout=120)
+    record = JobStore().get(running.id)
+    assert record.state == "cancelled" and record.cancel_requested
