@@ -42,10 +42,11 @@ def heavy_workers() -> int:
 
 
 def _tab_builders() -> list[tuple[str, str, Callable[[WebContext], None]]]:
-    from apps.tabs import consent, create, detect, plugins, verify
+    from apps.tabs import consent, create, detect, plugins, train, verify
 
     return [
         ("Consent", "tab-consent", consent.build),
+        ("Train", "tab-train", train.build),
         ("Create", "tab-create", create.build),
         ("Detect", "tab-detect", detect.build),
         ("Verify", "tab-verify", verify.build),
