@@ -7,6 +7,7 @@ from pathlib import Path
 
 from apps.downloads import DownloadAllowList
 from apps.jobs import SessionJobs
+from apps.live import LiveReenactor
 from apps.uploads import UploadLimits
 from toolkit.paths import subdir
 from toolkit.plugins import PluginHost, get_host
@@ -18,6 +19,7 @@ class WebContext:
     limits: UploadLimits = field(default_factory=UploadLimits)
     downloads: DownloadAllowList = field(default_factory=DownloadAllowList)
     jobs: SessionJobs = field(default_factory=SessionJobs)
+    live: LiveReenactor = field(default_factory=LiveReenactor)
 
     @property
     def outputs_dir(self) -> Path:

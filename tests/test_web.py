@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from apps.context import WebContext
@@ -287,3 +288,102 @@ def test_detect_reports_progress_and_cancels_its_job(client, samples):
         job.result(timeout=120)
     record = JobStore().get(running.id)
     assert record.state == "cancelled" and record.cancel_requested
+
+
+# --- live webcam reenactment --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_app(samples, tmp_path_factory):
+    """The built app (not served: the stream handler is called as Gradio calls it), an
+    attested record for the Pexels subject and a tiny personal model trained for it (a few
+    steps on her first seconds: enough to render, not a usable likeness)."""
+    from apps.web import build_app
+    from toolkit.consent import create_attested
+    from toolkit.gan import preset_config, train_for_consent
+
+    release = tmp_path_factory.mktemp("live") / "release.txt"
+    release.write_text("Model release signed on paper by the subject of the Pexels clip.\n")
+    footage = samples["WolfgangLanger_Pexels.mp4"]
+    record = create_attested("Pexels Subject", "Jane Operator", release, footage, ["reenact"], days=1)
+    train_for_consent(footage, record.id, "tiny", config=preset_config("tiny", steps=8, checkpoint_every=8),
+                      end=4.0)
+    untrained = create_attested("Pexels Subject", "Jane Operator", release, footage, ["reenact"], days=1)
+    ctx = WebContext()
+    app = build_app(ctx)
+    (fn,) = [f for f in app.fns.values() if getattr(f, "name", "") == "live_frame"]
+    return {"ctx": ctx, "handler": fn.fn, "record": record, "untrained": untrained, "release": release}
+
+
+def _stream(handler, frames, consent_id, session):
+    import gradio as gr
+
+    request = gr.Request(session_hash=session)
+    return [handler(frame, consent_id, request=request) for frame in frames]
+
+
+def _live_error(handler, consent_id, frame, session="errors") -> str:
+    import gradio as gr
+
+    with pytest.raises(gr.Error) as err:
+        _stream(handler, [frame], consent_id, session)
+    message = err.value.message
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_live_webcam_frames_come_back_as_the_watermarked_subject(live_app, samples):
+    from toolkit.media import VideoReader
+    from watermark.attacks import jpeg
+    from watermark.detect import detect_frames
+
+    ctx, handler, record = live_app["ctx"], live_app["handler"], live_app["record"]
+    driver = [f.image for f in VideoReader(samples["single_face.mp4"])]
+    shown = _stream(handler, driver, record.id, "webcam-1")
+    live = ctx.live.get("webcam-1")
+    assert live is not None and live.consent_id == record.id and live.frames == len(driver)
+    assert live.session.faces_seen >= len(driver) - 5  # the driver's face was tracked
+    subject = next(iter(VideoReader(samples["WolfgangLanger_Pexels.mp4"], max_frames=1))).image
+    for out in shown:
+        assert out.shape == subject.shape and out.dtype == np.uint8  # the subject's frame, at most 640 px
+    # The subject, not the driver: much closer to her frame than to the man's.
+    diff = lambda a, b: np.abs(a.astype(float) - b.astype(float)).mean()  # noqa: E731
+    assert diff(shown[-1], subject) < 0.5 * diff(shown[-1], driver[-1])
+    # Marked with this live session's own output ID, through the browser's JPEG encoding.
+    found = detect_frames(jpeg(frame, 90) for frame in shown)
+    assert found.found and found.payload_hex == live.watermark_id
+    assert not detect_frames(driver[:24]).found
+    # A second browser session gets its own output ID.
+    _stream(handler, driver[:3], record.id, "webcam-2")
+    assert ctx.live.get("webcam-2").watermark_id != live.watermark_id
+
+
+def test_live_webcam_refuses_without_consent_or_model(live_app, samples):
+    from toolkit.consent import create_attested
+    from toolkit.media import VideoReader
+
+    handler = live_app["handler"]
+    frame = next(iter(VideoReader(samples["single_face.mp4"], max_frames=1))).image
+    assert handler(None, None, request=None) is None  # the stream's first tick before the camera is on
+    assert _live_error(handler, None, frame) == ("choose a consent record that grants reenact before starting "
+                                                 "the webcam")
+    assert "cr_0000000000000000" in _live_error(handler, "cr_0000000000000000", frame)
+    missing = _live_error(handler, live_app["untrained"].id, frame)
+    assert live_app["untrained"].id in missing and "model" in missing
+    lipsync_only = create_attested("Pexels Subject", "Jane Operator", live_app["release"],
+                                   samples["WolfgangLanger_Pexels.mp4"], ["lipsync"], days=1)
+    assert "reenact" in _live_error(handler, lipsync_only.id, frame)
+
+
+def test_live_webcam_stops_when_the_record_is_revoked(live_app, samples):
+    from toolkit.consent import revoke
+    from toolkit.media import VideoReader
+
+    ctx, handler, record = live_app["ctx"], live_app["handler"], live_app["record"]
+    frames = [f.image for f in VideoReader(samples["single_face.mp4"], max_frames=4)]
+    assert all(out is not None for out in _stream(handler, frames[:2], record.id, "webcam-revoke"))
+    ctx.live.recheck_s = 0.0  # re-authorise on every frame (the app does so every few seconds)
+    revoke(record.id, "the subject withdrew consent")
+    assert "revoked" in _live_error(handler, record.id, frames[2], session="webcam-revoke")
+    assert ctx.live.get("webcam-revoke") is None  # the session was closed, its model released
+    assert "revoked" in _live_error(handler, record.id, frames[3], session="webcam-new")

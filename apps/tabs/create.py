@@ -88,6 +88,9 @@ def _scope_section(ctx: WebContext, scope: str, generators: dict[str, Any]) -> N
         refresh = gr.Button("Refresh records", scale=1)
     refresh.click(lambda: gr.update(choices=consent_choices(scope)), outputs=consent, queue=False,
                   api_visibility="private")
+    if scope == "reenact" and "reenact" in generators:
+        with gr.Accordion("Live: drive the subject with your webcam", open=False, elem_id="create-live"):
+            _live_section(ctx, consent)
     for name, cls in sorted(generators.items()):
         with gr.Group():
             gr.Markdown(f"#### {name}\n{getattr(cls, 'description', '')}")
@@ -152,6 +155,30 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
     event = run.click(create, inputs={consent, *fields, *([text] if text is not None else [])},
                       outputs=[video, provenance, download], api_name=f"create_{name}", concurrency_id="dftk-heavy")
     wire_cancel(cancel, ctx.jobs, tab, [event])
+
+
+LIVE_STREAM_EVERY_S = 0.05  # the browser sends a frame this often, or as soon as the last one came back
+
+
+def _live_section(ctx: WebContext, consent: Any) -> None:
+    """Webcam frames stream to :class:`apps.live.LiveReenactor` (the consent record chosen
+    above, its personal model, the watermark on every returned frame)."""
+    gr.Markdown("Start the webcam: your facial motion drives the consenting subject (the record above must "
+                "grant reenact and have a trained model). Every frame shown is invisibly watermarked; use the "
+                "form below to make a signed file.")
+    with gr.Row():
+        camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", format="jpeg", label="Your webcam",
+                          elem_id="create-live-camera")
+        shown = gr.Image(label="The subject (live, watermarked)", type="numpy", format="jpeg", interactive=False,
+                         elem_id="create-live-output")
+
+    @user_errors
+    def live_frame(frame: Any, consent_id: str | None, request: gr.Request) -> Any:
+        return ctx.live(frame, consent_id, session_key(request, "live")[0])
+
+    camera.stream(live_frame, inputs=[camera, consent], outputs=shown, stream_every=LIVE_STREAM_EVERY_S,
+                  time_limit=600, concurrency_limit=None, show_progress="hidden", api_visibility="private",
+                  trigger_mode="always_last")
 
 
 def _speak(ctx: WebContext, words: str) -> Path:
