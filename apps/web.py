@@ -18,7 +18,6 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import argparse
 import logging
 import sys
-from pathlib import Path
 from typing import Callable
 
 import gradio as gr

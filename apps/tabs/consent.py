@@ -12,7 +12,7 @@ from apps.context import WebContext
 from apps.errors import user_errors
 from apps.jobs import run_tracked, session_key, wire_cancel
 from apps.tabs.common import markdown_table, sample_files
-from apps.uploads import IMAGE_TYPES, VIDEO_TYPES, check_file_type, check_upload
+from apps.uploads import check_file_type, check_upload
 from toolkit.generation import SCOPES
 
 TAB = "consent"
