@@ -112,3 +112,48 @@ def test_detect_tab_reads_the_verdict_of_a_sample_clip(page, samples, tmp_path):
     info.value.save_as(saved)
     report = json.loads(saved.read_text())
     assert report["verdict"].upper() in verdict and report["path"] == "single_face.mp4"
+
+
+@pytest.fixture(scope="module")
+def reenact_subject(samples, tmp_path_factory):
+    """An attested record for the Pexels subject (the sample consent record) and a tiny
+    personal model trained for it: a few steps, enough for the real reenact generator to run."""
+    from toolkit.consent import create_attested
+    from toolkit.gan import preset_config, train_for_consent
+
+    out = tmp_path_factory.mktemp("web_reenact")
+    release = out / "release.txt"
+    release.write_text("Model release signed on paper by the subject of the Pexels clip.\n")
+    footage = samples["WolfgangLanger_Pexels.mp4"]
+    record = create_attested("Pexels Subject", "Jane Operator", release, footage, ["reenact"], days=1)
+    train_for_consent(footage, record.id, "tiny", config=preset_config("tiny", steps=8, checkpoint_every=8),
+                      end=4.0)
+    driver = out / "driver.mp4"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(samples["single_face.mp4"]),
+                    "-frames:v", "30", "-c:v", "libx264", "-preset", "veryfast", "-an", str(driver)], check=True)
+    return record, driver
+
+
+def test_reenact_with_the_sample_record_downloads_a_signed_marked_file(page, reenact_subject, tmp_path):
+    from toolkit.verify import verify_file
+
+    record, driver = reenact_subject
+    open_tab(page, "Create")
+    page.get_by_role("tab", name="Reenact", exact=True).click()
+    chooser = page.locator("#create-reenact-consent input")
+    chooser.fill(record.id)
+    chooser.press("Enter")
+    upload(page, "create-reenact-driver", driver)
+    page.locator("#create-reenact-driver video").first.wait_for(state="attached")
+    page.locator("#create-reenact-run").click()
+    provenance = page.locator("#create-reenact-provenance")
+    provenance.get_by_text("30 frames,").first.wait_for()
+    assert record.id in provenance.inner_text()
+    screenshot(page, "create_reenact_signed")
+    with page.expect_download() as info:
+        page.locator("#create-reenact-download").click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    report = verify_file(saved)
+    assert report.c2pa.state == "Trusted" and report.c2pa.consent.record_id == record.id
+    assert report.watermark.found and report.agreement == "match"
