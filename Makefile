@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 
+# The web app on 127.0.0.1 (it prints its address); the sample media are its examples.
 run: venv
 	$(BIN)/dftk samples
-	$(BIN)/dftk probe $$($(BIN)/python -c "from toolkit.samples import sample_path; print(sample_path('WolfgangLanger_Pexels.mp4'))")
+	$(BIN)/dftk web
 
 test: venv
 	$(BIN)/python -m pytest -q
