@@ -44,6 +44,12 @@ def input_kinds(name: str, description: str) -> tuple[str, ...]:
     return ("video", "image")
 
 
+def text_replaces(declared: dict[str, str]) -> str | None:
+    """The declared input that option ``text`` may replace: its description says so
+    (lipsync's ``audio``: "... (or give option 'text' instead)")."""
+    return next((k for k, d in declared.items() if "option 'text'" in d), None)
+
+
 def _input_component(name: str, description: str, elem_id: str) -> Any:
     label = f"{name}: {description}"
     kinds = input_kinds(name, description)
@@ -135,11 +141,18 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
         for (key, desc), value in zip(declared.items(), files):
             if value:
                 inputs[key] = str(check_upload(value, input_kinds(key, desc), ctx.limits, what=key)[0])
+        replaced = None
         if words and words.strip():
-            options["text"] = check_text(words, ctx.limits, what="text")
-            if "audio" in declared and "audio" not in inputs:
-                inputs["audio"] = str(_speak(ctx, options["text"]))
-        missing = [k for k in declared if k not in inputs]
+            said = check_text(words, ctx.limits, what="text")
+            audio_key = next((k for k, d in declared.items() if input_kinds(k, d)[0] == "audio"), None)
+            if audio_key and audio_key in inputs:
+                raise InputError("give the new speech either as audio or as typed text, not both")
+            replaced = text_replaces(declared)
+            if replaced:  # the generator speaks text itself (e.g. lipsync: visemes from the words)
+                options["text"] = said
+            elif audio_key:  # otherwise speak it here and hand over the audio
+                inputs[audio_key] = str(_speak(ctx, said))
+        missing = [k for k in declared if k not in inputs and k != replaced]
         if missing:
             raise InputError(f"{name} needs {', '.join(missing)}")
         request_ = GenerationRequest(generator=name, consent_id=consent_id, output=_output_path(ctx, name),
