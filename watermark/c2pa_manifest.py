@@ -19,12 +19,12 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from toolkit import __version__ as DFTK_VERSION
+from toolkit.hashing import sha256_file
 from toolkit.errors import ProvenanceError
 
 IPTC_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -241,11 +241,7 @@ def _training_mining_not_allowed() -> dict:
 
 
 def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
+        return sha256_file(path)
     except OSError as exc:
         raise ProvenanceError(f"cannot read ingredient {path}: {exc.strerror}") from None
-    return h.hexdigest()

@@ -17,6 +17,7 @@ from typing import Any
 import c2pa
 
 from toolkit.errors import InputError, ProvenanceError, UnsupportedMediaError
+from toolkit.media.probe import check_file
 from watermark.c2pa_manifest import (
     CONSENT_LABEL,
     GENERATOR_LABEL,
@@ -129,7 +130,7 @@ def read_provenance(path: Path, trust_anchors: str | None = None) -> C2paReport:
     "Valid", not "Trusted").
     """
     path = Path(path)
-    _check_readable(path)
+    check_file(path)
     anchors = trust_anchors_pem() if trust_anchors is None else trust_anchors
     try:
         with open(path, "rb") as f, _reader_context(anchors) as context:
@@ -145,15 +146,6 @@ def read_provenance(path: Path, trust_anchors: str | None = None) -> C2paReport:
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     return _report_from_store(path, store, state, certificate)
-
-
-def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if not path.is_file():
-        raise InputError(f"{path} is not a file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path} is empty (0 bytes)")
 
 
 def _reader_context(anchors: str) -> c2pa.Context:

@@ -19,22 +19,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from toolkit.errors import InputError, NoVideoStreamError, UnsupportedMediaError
+from toolkit.media.probe import check_file
 from watermark.invisible import WatermarkDecoder, WatermarkResult
 from watermark.keys import WatermarkKey
 
 DEFAULT_MAX_FRAMES = 96
 BURST = 8  # consecutive frames decoded per seek point in long videos
-
-
-def _check_path(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"no such file: {p}")
-    if not p.is_file():
-        raise InputError(f"not a file: {p}")
-    if p.stat().st_size == 0:
-        raise InputError(f"file is empty: {p}")
-    return p
 
 
 def _open_image(path: Path) -> np.ndarray | None:
@@ -54,7 +44,8 @@ def sample_video_frames(path: str | os.PathLike, max_frames: int = DEFAULT_MAX_F
     """Yield up to ``max_frames`` RGB frames spread over the video, decoding lazily."""
     import av
 
-    p = _check_path(path)
+    p = Path(path)
+    check_file(p)
     try:
         container = av.open(str(p))
     except (av.error.FFmpegError, OSError) as exc:
@@ -114,7 +105,8 @@ def detect_image(image: np.ndarray, keys: Iterable[WatermarkKey | str | bytes] |
 def detect_file(path: str | os.PathLike, keys: Iterable[WatermarkKey | str | bytes] | None = None,
                 max_frames: int = DEFAULT_MAX_FRAMES) -> WatermarkResult:
     """Detect the mark in an image or video file (keys=None: configured key, then public)."""
-    p = _check_path(path)
+    p = Path(path)
+    check_file(p)
     image = _open_image(p)
     if image is not None:
         return detect_image(image, keys)

@@ -1,9 +1,10 @@
 """Train tab: the consenting subject's personal model, with a progress bar and preview
 frames (real crops over what the model renders) while it learns.
 
-Runs :func:`toolkit.jobs.train.run_training` (consent check, footage bound to the record,
-:func:`toolkit.gan.train_for_consent`) in a worker thread, so the handler can stream the
-previews; Cancel stops the job at its next step and keeps a checkpoint to resume from.
+Runs :func:`toolkit.jobs.train.run_training` (consent check, the recording bound to the
+record, the personal GAN, then the audio-to-mouth model when the recording holds speech) in
+a worker thread, so the handler can stream the previews; Cancel stops the job at its next
+step and keeps a checkpoint to resume from.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ PRESET_HELP = {
 
 
 def card_markdown(result: dict) -> str:
-    metrics = result.get("metrics") or {}
+    """The finished job's result (``run_training``'s ``model``, ``video_match``, ``card``,
+    ``lipsync``, ``notes``) as Markdown."""
+    card = result.get("card") or {}
+    metrics = card.get("metrics") or {}
     rows = []
     for name in ("gan", "warp_only"):
         m = metrics.get(name) or {}
@@ -37,23 +41,28 @@ def card_markdown(result: dict) -> str:
             rows.append((name, *(f"{m[k]:.3f}" if isinstance(m.get(k), (int, float)) else "-"
                                  for k in ("ssim", "l1", "psnr"))))
     table = markdown_table(["held-out frames (face)", "SSIM", "L1", "PSNR dB"], rows) if rows else ""
+    steps = (card.get("training") or {}).get("steps")
+    notes = "".join(f"\n* {note}" for note in result.get("notes") or [])
     return (f"Model trained for consent record **{result['consent_id']}** ({result['preset']} preset, "
-            f"{result.get('steps')} steps; footage bound by {result['binding']}).\n\n{table}")
+            f"{steps} steps) on {result.get('video_match')}.\n\n{table}\n{notes}")
 
 
 def build(ctx: WebContext) -> None:
     from toolkit.gan import PRESETS
 
-    gr.Markdown("Train the personal face model of a consenting subject from their own footage: the "
-                "recording of a captured consent record, or the footage an attested record was made from "
-                "(other footage needs a face-embedder plugin to match the face). Generators use this model.")
+    gr.Markdown("Train the personal models of a consenting subject from their own footage: leave the video "
+                "empty to use a captured record's kept consent recording; for an attested record give the "
+                "footage it was made from (other footage needs a face-embedder plugin to match the face). "
+                "The face GAN is trained, then the audio-to-mouth model when the recording holds speech. "
+                "Generators use these models.")
     with gr.Row():
         with gr.Column():
             with gr.Row():
                 consent = gr.Dropdown(choices=consent_choices(), label="Consent record", allow_custom_value=True,
                                       elem_id="train-consent", scale=4)
                 refresh = gr.Button("Refresh records", scale=1)
-            footage = gr.Video(sources=["upload"], label="The subject's footage", elem_id="train-footage")
+            footage = gr.Video(sources=["upload"], label="The subject's footage (optional for a captured record)",
+                               elem_id="train-footage")
             examples = sample_files("WolfgangLanger_Pexels.mp4")
             if examples:
                 gr.Examples([[e] for e in examples], inputs=[footage], label="Sample footage")
@@ -76,7 +85,7 @@ def build(ctx: WebContext) -> None:
 
         if not consent_id:
             raise InputError("choose the consent record of the subject to train")
-        path, _ = check_upload(video, ("video",), ctx.limits, what="footage")
+        path = check_upload(video, ("video",), ctx.limits, what="footage")[0] if video else None
         shared: dict[str, Any] = {"progress": (0, None, "starting"), "preview": None}
         finished = threading.Event()
         feed = progress_feeder(progress, "train")
@@ -85,7 +94,7 @@ def build(ctx: WebContext) -> None:
             def worker() -> None:
                 try:
                     shared["record"] = run_training(
-                        consent_id, path, which,
+                        consent_id, video=path, preset=which, host=ctx.host,
                         on_progress=lambda d, t=None, m="": shared.__setitem__("progress", (d, t, m)),
                         on_start=lambda job: (shared.__setitem__("job", job), on_start(job)),
                         preview=lambda step, image: shared.__setitem__("preview", (step, image)))

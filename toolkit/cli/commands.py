@@ -134,3 +134,4 @@ def verify(
     console.print(report.summary)
 from toolkit.cli import train_detector as _train_detector  # noqa: E402,F401  (dftk train-detector)
 from toolkit.cli import detect as _detect  # noqa: E402,F401  (dftk detect)
+from toolkit.cli import generate as _generate_commands  # noqa: E402,F401  (dftk train, reenact, lipsync, swap, demo)

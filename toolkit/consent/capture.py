@@ -23,7 +23,6 @@ docs/consent.md explains the thresholds and what they do not catch.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -33,6 +32,7 @@ import numpy as np
 from toolkit.consent import signals
 from toolkit.consent.identity import face_pipeline, reference_crop, subject_faces, usable_embedder
 from toolkit.errors import InputError
+from toolkit.hashing import sha256_file
 
 MIN_DURATION_S = 5.0
 MAX_DURATION_S = 180.0
@@ -142,14 +142,6 @@ def _round(measures: dict) -> dict:
 # --- the pass over the recording ---------------------------------------------------------------
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _ncc(a: np.ndarray, b: np.ndarray) -> float:
     a = a - a.mean()
     b = b - b.mean()
@@ -248,7 +240,7 @@ def observe(path: Path | str, host: Any = None, on_progress: Callable[[int, int 
         sims = [float(v @ ref_vec / max(np.linalg.norm(v), 1e-12)) for v in embeddings]
     return CaptureObservations(
         path=str(path),
-        sha256=_file_sha256(path),
+        sha256=sha256_file(path),
         fps=float(fps),
         n_frames=n_frames,
         duration=n_frames / fps,

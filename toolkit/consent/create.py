@@ -30,6 +30,7 @@ from toolkit.consent.record import (
 )
 from toolkit.consent.registry import ConsentRegistry, Revocation
 from toolkit.errors import ConsentError, InputError, NoFaceError
+from toolkit.hashing import sha256_file
 
 DEFAULT_VALIDITY = dt.timedelta(days=365)
 ATTESTED_FACE_SAMPLES = 12  # frames of a footage clip searched for the reference face
@@ -109,11 +110,7 @@ def _file_sha256(path: Path, what: str) -> str:
         raise InputError(f"{path}: no such {what}")
     if path.stat().st_size == 0:
         raise InputError(f"{path.name}: the {what} is empty")
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 # --- captured consent ---------------------------------------------------------------------------
@@ -175,7 +172,15 @@ def create_captured(challenge_id: str, recording: Path | str, registry: ConsentR
         key_id="",
         capture=report.summary(),
     ))
-    registry.add_record_for_challenge(record, png, challenge.id)
+    # The recording is the subject's training data (dftk train): keep it beside the registry.
+    from toolkit.consent.evidence import delete_evidence, keep_evidence
+
+    keep_evidence(record.id, recording, obs.sha256, registry)
+    try:
+        registry.add_record_for_challenge(record, png, challenge.id)
+    except BaseException:
+        delete_evidence(record.id, registry)
+        raise
     return record, report
 
 
@@ -264,11 +269,19 @@ def create_attested(subject: str, operator: str, release: Path | str, face_sourc
 
 
 def revoke(record_id: str, reason: str = "", registry: ConsentRegistry | None = None) -> Revocation:
-    """Revoke a record for good (also one that is expired or fails verification)."""
+    """Revoke a record for good (also one that is expired or fails verification).
+
+    The kept consent recording and the personal models trained from the record are
+    deleted: nothing trained or kept for the subject outlives their consent.
+    """
+    from toolkit.consent.evidence import delete_evidence, delete_personal_models
     from toolkit.consent.gate import load
 
     registry = registry or ConsentRegistry()
     stored = load(record_id, registry)
     if stored.record is None:
         raise ConsentError(f"consent record {record_id} is unreadable and cannot be used anyway")
-    return registry.revoke(stored.record, reason)
+    revocation = registry.revoke(stored.record, reason)
+    delete_evidence(stored.record.id, registry)
+    delete_personal_models(stored.record.id)
+    return revocation

@@ -7,7 +7,6 @@ held out for evaluation.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from toolkit.errors import JobCancelled, NoFaceError
+from toolkit.hashing import sha256_file
 from toolkit.gan import landmarks as lmk
 from toolkit.media import VideoReader
 
@@ -53,14 +53,6 @@ class SubjectClip:
         return np.flatnonzero(span == length - 1)
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load_subject_clip(
     video: Path | str,
     size: int,
@@ -92,7 +84,7 @@ def load_subject_clip(
         raise NoFaceError(f"{video.name}: a face was found in only {len(crops)} of {read} frames; "
                           "record the subject facing the camera")
     return SubjectClip(np.stack(crops), np.stack(lms), np.stack(mats), np.array(idx), reader.fps or 25.0, size,
-                       video, file_sha256(video), read, start)
+                       video, sha256_file(video), read, start)
 
 
 def read_frame(video: Path, index: int, start: float = 0.0) -> np.ndarray:

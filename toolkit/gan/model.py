@@ -154,6 +154,18 @@ class PersonalModel:
             raise ModelError(f"{path.name} was trained for consent {model.card.consent_id}, not {consent_id}")
         return model
 
+    def check_record(self, record) -> None:
+        """Refuse this model for ``record`` when it was bound to another version of the record.
+
+        ``dftk train`` keeps the record's ``model_binding()`` (id and hash) in the card's
+        data; models trained without one are matched by consent ID alone (:meth:`for_consent`).
+        """
+        binding = self.card.data.get("consent")
+        if binding and getattr(record, "sha256", None):
+            from toolkit.consent import check_model_binding
+
+            check_model_binding(binding, record, f"the personal model of {self.card.consent_id}")
+
     # -- rendering -------------------------------------------------------------------
     def reference_from_frame(self, frame: np.ndarray, landmarks: np.ndarray | None = None) -> Reference | None:
         """Use another frame of the subject as the reference (None when it shows no face).

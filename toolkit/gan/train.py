@@ -55,6 +55,7 @@ def train_personal_model(
     start: float = 0.0,
     end: float | None = None,
     akd: bool = False,
+    binding: dict | None = None,
     preview: PreviewFn | None = None,
     previews: int = 8,
 ) -> ModelCard:
@@ -63,6 +64,8 @@ def train_personal_model(
     ``progress(done, total, message)`` is called through data preparation, training and
     evaluation; ``is_cancelled()`` is polled every step (a cancelled run keeps its
     checkpoint and raises :class:`JobCancelled`). ``config`` overrides the preset.
+    ``binding``: the consent record's ``model_binding()`` (id and hash), kept in the card's
+    data as ``consent`` so generators can check the model belongs to that record.
     ``preview(step, image)``, when given, is called about ``previews`` times during training
     (and after the last step) with :func:`preview_grid` of the current (EMA) generator.
     """
@@ -72,13 +75,13 @@ def train_personal_model(
         torch.set_num_threads(cfg.threads)
     try:
         return _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, config is not None,
-                      start, end, akd, preview, previews)
+                      start, end, akd, binding, preview, previews)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, custom, start, end, akd,
-           preview=None, previews=8) -> ModelCard:
+           binding=None, preview=None, previews=8) -> ModelCard:
     t_start, cpu_start = time.perf_counter(), time.process_time()
     check_consent_id(consent_id)
     video, out = Path(video), Path(out)
@@ -149,6 +152,7 @@ def _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, 
             "holdout_frames": int(len(holdout_idx)),
             "fps": clip.fps,
             "reference_frame": int(clip.frame_index[neutral]),
+            **({"consent": dict(binding)} if binding else {}),
         },
         training={
             "steps": trainer.step,

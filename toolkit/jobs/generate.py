@@ -7,7 +7,9 @@ run. Inside a tracked job it
    (:func:`toolkit.consent.authorize`: unknown, tampered, revoked, expired and
    out-of-scope records are refused before the generator class is even instantiated);
 2. checks the face in every input the generator declares in ``identity_inputs`` against
-   the record's face reference (embedder backend; refused when none is installed);
+   the record's face reference (embedder backend; refused when none is installed),
+   except an input that *is* the file the record was made from (same sha256: the
+   consent recording, or the clip its face reference was taken from);
 3. builds the :class:`GenerationContext` (the verified record, device, progress,
    cancellation and ``verify_identity`` for photos a generator picks up on its own);
 4. calls the generator, which only returns frames;
@@ -61,6 +63,24 @@ def _generator_class(name: str, host: Any) -> type[Generator]:
     return cls
 
 
+def record_media(path: Path, record: Any) -> bool:
+    """Is ``path`` the very file the record was made from (same sha256)?
+
+    The consent recording (captured records) and the clip or photo the record's face
+    reference was taken from show the subject by construction, so they need no
+    embedder check; any other file does.
+    """
+    from toolkit.consent.evidence import file_sha256
+
+    if not path.is_file():
+        return False
+    digest = file_sha256(path)
+    known = {record.face.source_sha256}
+    if not record.attested:
+        known.add(record.evidence_sha256)
+    return digest in known
+
+
 def _guarded_frames(frames: Iterable[Any], name: str) -> Iterator[Any]:
     """Frames from the plugin; its own failures become one-line PluginErrors."""
     try:
@@ -88,6 +108,7 @@ def run_generation(
     when the record does not authorise the run (the job is then recorded as failed).
     """
     from toolkit.consent import authorize, identity_verifier, verify_media_identity
+    from toolkit.media.probe import check_file
     from toolkit.plugins import get_host
 
     host = host or get_host()
@@ -109,6 +130,10 @@ def run_generation(
             path = request.inputs.get(name)
             if not path:
                 raise InputError(f"generator {cls.name!r} needs the input {name!r}")
+            check_file(Path(path))  # a missing or unreadable file is bad input, not a consent question
+            if record_media(Path(path), record):
+                job.progress(0, None, f"{Path(path).name} is the file consent {record.id} was given with")
+                continue
             verify_media_identity(Path(path), verifier)
         context = GenerationContext(
             consent=record,

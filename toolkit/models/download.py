@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from toolkit.errors import ModelError, NetworkError
-from toolkit.models.files import sha256_file
+from toolkit.hashing import sha256_file
 
 NET_CHUNK = 1 << 16  # bytes per read; at most this much is lost when a connection drops
 

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
-
-CHUNK = 1 << 20
-
-
-def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            h.update(chunk)
-            if progress:
-                progress(len(chunk))
-    return h.hexdigest()
+from typing import Any
 
 
 def _temp_beside(dest: Path) -> Path:
@@ -28,7 +15,6 @@ def _temp_beside(dest: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     os.close(fd)
     return Path(name)
-
 
 def place_file(src: Path, dest: Path, link: bool = True) -> str:
     """Put ``src`` at ``dest`` atomically: a hard link when possible, else a copy.
@@ -52,7 +38,6 @@ def place_file(src: Path, dest: Path, link: bool = True) -> str:
     finally:
         tmp.unlink(missing_ok=True)
 
-
 def read_json(path: Path, default: Any) -> Any:
     try:
         return json.loads(path.read_text())
@@ -60,7 +45,6 @@ def read_json(path: Path, default: Any) -> Any:
         return default
     except (OSError, ValueError):
         return default
-
 
 def write_json_atomic(path: Path, data: Any) -> None:
     tmp = _temp_beside(path)

@@ -19,7 +19,8 @@ from typing import Callable, Iterable
 
 from toolkit.errors import ModelError
 from toolkit.models.download import Progress, download, part_path
-from toolkit.models.files import place_file, read_json, sha256_file, write_json_atomic
+from toolkit.hashing import sha256_file
+from toolkit.models.files import place_file, read_json, write_json_atomic
 from toolkit.models.spec import ModelSpec
 
 STATE_FILE = "registry.json"
