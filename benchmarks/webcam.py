@@ -52,7 +52,7 @@ def _setup(steps: int) -> str:
     record = create_attested("Pexels Subject", "Benchmark Operator", release, footage, ["reenact"], days=1)
     cfg = preset_config("quick", steps=steps, checkpoint_every=max(steps, 1))
     print(f"training the quick architecture for {steps} steps (speed only) ...", flush=True)
-    train_for_consent(footage, record.id, "quick", config=cfg)
+    train_for_consent(footage, record.id, "quick", config=cfg, binding=record.model_binding())
     return record.id
 
 

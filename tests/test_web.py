@@ -307,7 +307,7 @@ def live_app(samples, tmp_path_factory):
     footage = samples["WolfgangLanger_Pexels.mp4"]
     record = create_attested("Pexels Subject", "Jane Operator", release, footage, ["reenact"], days=1)
     train_for_consent(footage, record.id, "tiny", config=preset_config("tiny", steps=8, checkpoint_every=8),
-                      end=4.0)
+                      end=4.0, binding=record.model_binding())
     untrained = create_attested("Pexels Subject", "Jane Operator", release, footage, ["reenact"], days=1)
     ctx = WebContext()
     app = build_app(ctx)

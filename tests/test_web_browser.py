@@ -127,7 +127,7 @@ def reenact_subject(samples, tmp_path_factory):
     footage = samples["WolfgangLanger_Pexels.mp4"]
     record = create_attested("Pexels Subject", "Jane Operator", release, footage, ["reenact"], days=1)
     train_for_consent(footage, record.id, "tiny", config=preset_config("tiny", steps=8, checkpoint_every=8),
-                      end=4.0)
+                      end=4.0, binding=record.model_binding())
     driver = out / "driver.mp4"
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(samples["single_face.mp4"]),
                     "-frames:v", "30", "-c:v", "libx264", "-preset", "veryfast", "-an", str(driver)], check=True)
