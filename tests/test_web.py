@@ -294,25 +294,72 @@ def test_detect_reports_progress_and_cancels_its_job(client, samples):
 
 
 @pytest.fixture(scope="module")
-def live_app(samples, tmp_path_factory):
-    """The built app (not served: the stream handler is called as Gradio calls it), an
-    attested record for the Pexels subject and a tiny personal model trained for it (a few
-    steps on her first seconds: enough to render, not a usable likeness)."""
-    from apps.web import build_app
+def trained_subject(samples, tmp_path_factory):
+    """An attested record for the Pexels subject (reenact, lip-sync, swap) and a tiny personal
+    model trained for it (a few steps on her first seconds: enough to render, not a usable
+    likeness), bound to the record."""
     from toolkit.consent import create_attested
     from toolkit.gan import preset_config, train_for_consent
 
-    release = tmp_path_factory.mktemp("live") / "release.txt"
+    release = tmp_path_factory.mktemp("subject") / "release.txt"
     release.write_text("Model release signed on paper by the subject of the Pexels clip.\n")
     footage = samples["WolfgangLanger_Pexels.mp4"]
-    record = create_attested("Pexels Subject", "Jane Operator", release, footage, ["reenact"], days=1)
+    record = create_attested("Pexels Subject", "Jane Operator", release, footage, ["reenact", "lipsync", "swap"],
+                             days=1)
     train_for_consent(footage, record.id, "tiny", config=preset_config("tiny", steps=8, checkpoint_every=8),
                       end=4.0, binding=record.model_binding())
-    untrained = create_attested("Pexels Subject", "Jane Operator", release, footage, ["reenact"], days=1)
-    ctx = WebContext()
+    return {"record": record, "release": release, "footage": footage}
+
+
+def test_create_has_a_form_for_every_builtin_generator(client, app_url):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/create_reenact", "/create_lipsync", "/create_swap"} <= set(endpoints)
+    config = httpx.get(f"{app_url}config", timeout=10).json()
+    ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
+    assert {"create-reenact-driver", "create-lipsync-video", "create-lipsync-audio", "create-lipsync-text",
+            "create-swap-target", "create-live-camera"} <= ids
+
+
+def test_lipsync_from_typed_text_gives_a_signed_marked_download(client, trained_subject, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    from toolkit.media import probe
+    from toolkit.verify import verify_file
+
+    record, footage = trained_subject["record"], trained_subject["footage"]
+    tone = tmp_path / "tone.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(tone), "synth", "1", "sine", "220"], check=True)
+    with pytest.raises(AppError, match="either as audio or as typed text, not both"):
+        client.predict(record.id, handle_file(str(footage)), handle_file(str(tone)), "Hello.",
+                       api_name="/create_lipsync")
+    with pytest.raises(AppError, match="lipsync needs audio"):
+        client.predict(record.id, handle_file(str(footage)), None, "", api_name="/create_lipsync")
+    video, summary, download = client.predict(record.id, handle_file(str(footage)), None, "Hello, I agreed to this.",
+                                              api_name="/create_lipsync")
+    report = verify_file(Path(download))
+    assert report.c2pa.state == "Trusted" and report.agreement == "match"
+    assert report.c2pa.consent.record_id == record.id and report.watermark.found
+    info = probe(Path(download))
+    assert info.audio is not None and 1.0 < info.duration < 5.0  # as long as the spoken words
+    assert f"`{record.id}`" in summary
+
+
+@pytest.fixture(scope="module")
+def live_app(trained_subject, samples):
+    """The built app (not served: the stream handler is called as Gradio calls it), with the
+    trained subject's record and one without a model."""
+    from apps.web import build_app
+    from toolkit.consent import create_attested
+    from web_server import builtin_host
+
+    untrained = create_attested("Pexels Subject", "Jane Operator", trained_subject["release"],
+                                trained_subject["footage"], ["reenact"], days=1)
+    ctx = WebContext(host=builtin_host())
     app = build_app(ctx)
     (fn,) = [f for f in app.fns.values() if getattr(f, "name", "") == "live_frame"]
-    return {"ctx": ctx, "handler": fn.fn, "record": record, "untrained": untrained, "release": release}
+    return {"ctx": ctx, "handler": fn.fn, "record": trained_subject["record"], "untrained": untrained,
+            "release": trained_subject["release"]}
 
 
 def _stream(handler, frames, consent_id, session):
