@@ -294,21 +294,45 @@ def test_detect_reports_progress_and_cancels_its_job(client, samples):
 
 
 @pytest.fixture(scope="module")
-def trained_subject(samples, tmp_path_factory):
-    """An attested record for the Pexels subject (reenact, lip-sync, swap) and a tiny personal
-    model trained for it (a few steps on her first seconds: enough to render, not a usable
-    likeness), bound to the record."""
+def trained_subject(client, samples, tmp_path_factory):
+    """An attested record for the Pexels subject (reenact, lip-sync, swap) and its personal
+    model trained through the Train tab's API with the ``tiny`` preset (seconds: enough to
+    render, not a usable likeness). ``outputs``: every (preview, status) the tab streamed."""
+    from gradio_client import handle_file
+
     from toolkit.consent import create_attested
-    from toolkit.gan import preset_config, train_for_consent
 
     release = tmp_path_factory.mktemp("subject") / "release.txt"
     release.write_text("Model release signed on paper by the subject of the Pexels clip.\n")
     footage = samples["WolfgangLanger_Pexels.mp4"]
     record = create_attested("Pexels Subject", "Jane Operator", release, footage, ["reenact", "lipsync", "swap"],
                              days=1)
-    train_for_consent(footage, record.id, "tiny", config=preset_config("tiny", steps=8, checkpoint_every=8),
-                      end=4.0, binding=record.model_binding())
-    return {"record": record, "release": release, "footage": footage}
+    job = client.submit(record.id, handle_file(str(footage)), "tiny", api_name="/train")
+    job.result(timeout=300)
+    return {"record": record, "release": release, "footage": footage, "outputs": job.outputs()}
+
+
+def test_train_tab_streams_previews_and_ends_with_the_model_card(trained_subject, client, samples):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+    from PIL import Image
+
+    from toolkit.gan import PRESETS, PersonalModel
+
+    record, outputs = trained_subject["record"], trained_subject["outputs"]
+    statuses = [status for _, status in outputs]
+    assert any(s.startswith("Training: step") for s in statuses[:-1])  # previews while it learns
+    previews = [Image.open(image) for image, _ in outputs if image]
+    size = PRESETS["tiny"].size
+    assert previews and all(p.size == (3 * size, 2 * size) for p in previews)  # real crops over renders
+    final = statuses[-1]
+    assert final.startswith(f"Model trained for consent record **{record.id}** (tiny preset, {PRESETS['tiny'].steps} "
+                            "steps) on the clip the record's face reference was taken from")
+    assert "| gan |" in final and "| warp_only |" in final
+    model = PersonalModel.for_consent(record.id)
+    model.check_record(record)  # bound to this very record
+    with pytest.raises(AppError, match="neither the consent recording nor the clip"):  # someone else's footage
+        client.predict(record.id, handle_file(str(samples["single_face.mp4"])), "tiny", api_name="/train")
 
 
 def test_create_has_a_form_for_every_builtin_generator(client, app_url):
