@@ -254,3 +254,21 @@ def test_lipsync_landmarks_drive_the_mouth(model):
     # The rendering changes around the mouth (and the jaw follows), not on the upper face.
     assert diff[lips].mean() > 5.0
     assert diff[lips].mean() > 4 * diff[upper].mean()
+
+
+def test_training_previews_show_the_generator_learning(clips):
+    """The optional ``preview`` callback (the web app's Train tab shows it) gets real crops
+    over renders of the model being trained, a few times during training."""
+    shots: list[tuple[int, np.ndarray]] = []
+    cfg = preset_config("tiny")
+    out = model_path("cr_preview0000000000")
+    train_personal_model(clips["subject"], out, "cr_preview0000000000", "tiny", end=5.0,
+                         preview=lambda step, image: shots.append((step, image)), previews=4)
+    steps = [s for s, _ in shots]
+    assert steps == sorted(steps) and steps[-1] == cfg.steps and len(steps) == 4
+    first, last = shots[0][1], shots[-1][1]
+    assert first.shape == (2 * cfg.size, 3 * cfg.size, 3) and first.dtype == np.uint8
+    real, fake_first, fake_last = first[: cfg.size], first[cfg.size:], last[cfg.size:]
+    assert np.array_equal(real, last[: cfg.size])  # the same real crops each time
+    err = lambda fake: np.abs(fake.astype(float) - real.astype(float)).mean()  # noqa: E731
+    assert err(fake_last) < err(fake_first)  # the renders got closer to the real faces

@@ -65,9 +65,10 @@ def register_commands(cli: Any) -> None:
 def register_web_tabs(register: Callable[[Any], None]) -> None:
     """Add tabs to the web app.
 
-    Call ``register(WebTab(title=..., build=fn))``; ``fn()`` is called inside a
-    ``gradio.Tab`` context and creates that tab's components. Plugin tabs appear beside
-    the builtin ones and are listed on the Plugins tab.
+    Call ``register(WebTab(title=..., build=fn))`` (:class:`toolkit.webtabs.WebTab`);
+    ``fn()`` is called inside a ``gradio.Tab`` context and creates that tab's components.
+    Plugin tabs appear on the web app's Plugins tab, one sub-tab each, beside the list of
+    installed plugins; a tab whose ``build`` raises shows the error and the app keeps working.
     """
 
 

@@ -93,6 +93,7 @@ from toolkit.cli import models as _models  # noqa: E402,F401  (dftk models ...)
 from toolkit.cli import plugin_new as _plugin_new  # noqa: E402,F401  (dftk plugin new ...)
 from toolkit.cli import faces as _faces  # noqa: E402,F401  (registers `dftk faces`)
 from toolkit.cli import consent as _consent_commands  # noqa: E402,F401  (dftk consent ...)
+from toolkit.cli import web as _web  # noqa: E402,F401  (dftk web)
 
 
 @app.command()

@@ -8,6 +8,7 @@ removed.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import platform
 import time
@@ -55,6 +56,8 @@ def train_personal_model(
     end: float | None = None,
     akd: bool = False,
     binding: dict | None = None,
+    preview: PreviewFn | None = None,
+    previews: int = 8,
 ) -> ModelCard:
     """Train the personal model of ``consent_id`` on ``video`` (the subject's own recording).
 
@@ -63,6 +66,8 @@ def train_personal_model(
     checkpoint and raises :class:`JobCancelled`). ``config`` overrides the preset.
     ``binding``: the consent record's ``model_binding()`` (id and hash), kept in the card's
     data as ``consent`` so generators can check the model belongs to that record.
+    ``preview(step, image)``, when given, is called about ``previews`` times during training
+    (and after the last step) with :func:`preview_grid` of the current (EMA) generator.
     """
     cfg = config or preset_config(preset)
     threads = torch.get_num_threads()
@@ -70,13 +75,13 @@ def train_personal_model(
         torch.set_num_threads(cfg.threads)
     try:
         return _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, config is not None,
-                      start, end, akd, binding)
+                      start, end, akd, binding, preview, previews)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, custom, start, end, akd,
-           binding=None) -> ModelCard:
+           binding=None, preview=None, previews=8) -> ModelCard:
     t_start, cpu_start = time.perf_counter(), time.process_time()
     check_consent_id(consent_id)
     video, out = Path(video), Path(out)
@@ -108,6 +113,8 @@ def _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, 
         save_checkpoint(ckpt, trainer.state({"data_sha256": clip.sha256, "config": cfg.training_dict(),
                                              "numpy_rng": rng.bit_generator.state}))
 
+    show = _Previewer(trainer, triangulation, _neutral_reference(clip, neutral), clip,
+                      holdout_idx if len(holdout_idx) else train_idx, cfg, device, preview, previews)
     torch.set_grad_enabled(True)
     trainer.generator.train()
     last = now = time.perf_counter()
@@ -123,6 +130,7 @@ def _train(video, out, consent_id, preset, cfg, progress, is_cancelled, resume, 
         if trainer.step % cfg.checkpoint_every == 0 and trainer.step < cfg.steps:
             checkpoint()
         say(trainer.step, cfg.steps, f"training: L1 {losses['l1']:.3f}  SSIM {1 - losses['ssim']:.3f}")
+        show(trainer.step)
 
     say(0, 1, "evaluating on held-out frames")
     model = PersonalModel(trainer.ema, triangulation, _neutral_reference(clip, neutral), _draft_card(), cfg.size,
@@ -175,6 +183,36 @@ def train_for_consent(video: Path | str, consent_id: str, preset: str = "quick",
     """
     out = model_path(consent_id, model_dir)
     return out, train_personal_model(video, out, consent_id, preset, **kwargs)
+
+
+PreviewFn = Callable[[int, np.ndarray], None]
+
+
+def preview_grid(model: PersonalModel, clip: SubjectClip, indices: np.ndarray) -> np.ndarray:
+    """Real face crops (top row) over what ``model`` renders for their landmarks (bottom row)."""
+    real = clip.crops[indices]
+    fake = model.render_batch(None, clip.landmarks[indices])
+    return np.concatenate([np.concatenate(list(real), axis=1), np.concatenate(list(fake), axis=1)], axis=0)
+
+
+class _Previewer:
+    """Renders :func:`preview_grid` from the EMA generator every few steps, for progress UIs."""
+
+    def __init__(self, trainer, triangulation, reference, clip, pool, cfg, device, callback, count):
+        self.callback, self.trainer, self.clip, self.steps = callback, trainer, clip, cfg.steps
+        if callback is None:
+            return
+        self.every = max(1, cfg.steps // max(1, count))
+        self.indices = np.asarray(pool)[np.linspace(0, len(pool) - 1, min(3, len(pool))).round().astype(int)]
+        self.model = PersonalModel(copy.deepcopy(trainer.ema), triangulation, reference, _draft_card(), cfg.size,
+                                   device)
+
+    def __call__(self, step: int) -> None:
+        if self.callback is None or (step % self.every and step != self.steps):
+            return
+        self.model.generator.load_state_dict(self.trainer.ema.state_dict())
+        with torch.no_grad():
+            self.callback(step, preview_grid(self.model, self.clip, self.indices))
 
 
 def _neutral_reference(clip: SubjectClip, neutral: int) -> Reference:

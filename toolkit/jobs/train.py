@@ -18,7 +18,9 @@ tracked job it
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+import numpy as np
 
 from toolkit.errors import ConsentError, InputError
 from toolkit.jobs.runner import Job, ProgressCallback, run_job
@@ -74,11 +76,14 @@ def run_training(
     on_start: Any = None,
     lipsync: bool = True,
     lipsync_steps: int = 1500,
+    preview: Callable[[int, np.ndarray], None] | None = None,
 ) -> JobRecord:
     """Train the personal models of ``consent_id`` as a tracked job; returns its final record.
 
     ``result``: ``model`` (path), ``card`` (summary), ``video`` and how it was matched,
     ``lipsync`` (:class:`~toolkit.lipsync.personal.AudioModelResult` as a dict), ``notes``.
+    ``preview(step, image)``: real face crops over the model's renders, a few times while the
+    GAN learns (the web app's Train tab shows them).
     """
     from toolkit.consent.gate import check, load
     from toolkit.gan.config import preset_config
@@ -98,7 +103,8 @@ def run_training(
         path, how = training_video(record, video, registry, host)
         job.progress(0, None, f"training on {path.name}: {how}")
         out, card = train_for_consent(path, record.id, preset, model_dir, progress=job.progress,
-                                      is_cancelled=job.is_cancelled, binding=record.model_binding())
+                                      is_cancelled=job.is_cancelled, binding=record.model_binding(),
+                                      preview=preview)
         notes = [f"video: {path.name} ({how})"]
         audio = None
         if lipsync:
