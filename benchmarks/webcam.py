@@ -4,7 +4,9 @@ Replays a real clip (the driver, single_face.mp4 by default) as webcam frames th
 very handler the app registers for ``gr.Image(sources=["webcam"], streaming=True).stream``
 (found in the built app by name), with Gradio's own input decoding and output encoding of
 the two Image components around it, as a browser stream would go. One driver frame is sent
-when the previous one came back (what the browser does), so fps = 1 / per-frame time.
+when the previous one came back, so fps = 1 / per-frame time: the most the handler can serve
+(a browser posts a frame every ``stream_every`` and Gradio keeps the newest one while the
+handler is busy).
 
 Setup (not timed): a throw-away DFTK_HOME, an attested consent record for the Pexels
 clip and a personal model with the *quick* preset's architecture trained for only
@@ -13,8 +15,8 @@ quality does, and is not what this measures. ``--consent ID`` with ``DFTK_HOME``
 an existing record and its model instead.
 
 ``--browser`` also measures end to end: headless Chromium with a fake webcam replaying the
-clip streams to the running app on loopback, and the rate of new output frames in the page
-is counted.
+clip streams to the running app on loopback, and the frames the handler served to that
+page are counted (the browser, its fake camera and the server share the same CPU cores).
 
     PYTHONPATH=. python benchmarks/webcam.py [--frames 150] [--steps 40] [--browser]
 

@@ -6,6 +6,7 @@ import pytest
 
 import json
 import subprocess
+import time
 
 import consent_media as cm
 from browser import RequestLog, launch_chromium, open_tab, screenshot, upload
@@ -17,19 +18,29 @@ TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    with running_app() as (url, _app):
-        yield url
+def served():
+    with running_app() as (url, app):
+        yield url, app
 
 
 @pytest.fixture(scope="module")
-def browser():
+def app_url(served):
+    return served[0]
+
+
+@pytest.fixture(scope="module")
+def playwright():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    chromium = launch_chromium(playwright)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
@@ -157,3 +168,45 @@ def test_reenact_with_the_sample_record_downloads_a_signed_marked_file(page, ree
     report = verify_file(saved)
     assert report.c2pa.state == "Trusted" and report.c2pa.consent.record_id == record.id
     assert report.watermark.found and report.agreement == "match"
+
+
+LIVE_FRAMES = 15  # output frames the live view must receive ...
+LIVE_WITHIN_S = 45  # ... within this long after the first one (a loaded 2-core machine: a few fps suffices)
+
+
+def test_live_webcam_keeps_streaming_reenacted_frames(playwright, served, reenact_subject, tmp_path):
+    """Chromium's fake camera replays the driver clip; frames must keep flowing, not stop
+    after the first (what Gradio's "always_last" trigger mode did to a stream)."""
+    url, app = served
+    record, driver = reenact_subject
+    y4m = tmp_path / "driver.y4m"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(driver), "-vf", "scale=320:-2",
+                    "-pix_fmt", "yuv420p", str(y4m)], check=True)
+    chromium = launch_chromium(playwright, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                                            f"--use-file-for-fake-video-capture={y4m}"])
+    live = app.dftk_context.live
+    served_frames = lambda: sum(s.frames for s in list(live._sessions.values()))  # noqa: E731
+    try:
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        open_tab(page, "Create")
+        page.get_by_role("tab", name="Reenact", exact=True).click()
+        chooser = page.locator("#create-reenact-consent input")
+        chooser.fill(record.id)
+        chooser.press("Enter")
+        page.locator("#create-live").get_by_text("Live: drive the subject").click()
+        camera = page.locator("#create-live-camera")
+        camera.get_by_text("Click to Access Webcam").click()
+        camera.locator("button").filter(has_text="Record").first.click()
+        page.locator("#create-live-output img").wait_for()  # the first frame: session open, model loaded
+        first, deadline = served_frames(), time.monotonic() + LIVE_WITHIN_S
+        while served_frames() - first < LIVE_FRAMES and time.monotonic() < deadline:
+            page.wait_for_timeout(500)
+        got = served_frames() - first
+        screenshot(page, "create_live_webcam")
+        assert got >= LIVE_FRAMES, f"only {got} new live frames in {LIVE_WITHIN_S} s: the stream stalled"
+        session = next(iter(live._sessions.values()))
+        assert session.consent_id == record.id and session.session.faces_seen > 0
+    finally:
+        chromium.close()

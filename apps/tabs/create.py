@@ -170,7 +170,10 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
     wire_cancel(cancel, ctx.jobs, tab, [event])
 
 
-LIVE_STREAM_EVERY_S = 0.05  # the browser sends a frame this often, or as soon as the last one came back
+# The webcam posts a frame this often; Gradio's server keeps only the newest one that arrived
+# while the handler was busy (each post replaces the event's data), so a slow handler drops
+# frames instead of building up latency.
+LIVE_STREAM_EVERY_S = 0.05
 
 
 def _live_section(ctx: WebContext, consent: Any) -> None:
@@ -189,9 +192,12 @@ def _live_section(ctx: WebContext, consent: Any) -> None:
     def live_frame(frame: Any, consent_id: str | None, request: gr.Request) -> Any:
         return ctx.live(frame, consent_id, session_key(request, "live")[0])
 
+    # trigger_mode must stay Gradio's default for streams ("multiple"): with "always_last" the
+    # browser defers every frame after the first while the stream's submission is open (the
+    # whole time_limit), so the stream stalls after one frame.
     camera.stream(live_frame, inputs=[camera, consent], outputs=shown, stream_every=LIVE_STREAM_EVERY_S,
                   time_limit=600, concurrency_limit=None, show_progress="hidden", api_visibility="private",
-                  trigger_mode="always_last")
+                  trigger_mode="multiple")
 
 
 def _speak(ctx: WebContext, words: str) -> Path:
