@@ -48,6 +48,16 @@ def _kinds_of(suffix: str, kinds: tuple[str, ...]) -> str | None:
     return None
 
 
+def _uploaded(path: str | Path | None, what: str) -> Path:
+    """The uploaded file's path; a one-line error when nothing was uploaded or it is gone."""
+    if not path:
+        raise InputError(f"upload a {what} first")
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"the uploaded {what} is missing on the server; upload it again")
+    return path
+
+
 def check_upload(
     path: str | Path | None,
     kinds: tuple[str, ...],
@@ -59,11 +69,7 @@ def check_upload(
     ``kinds`` names what the field accepts (``"video"``, ``"image"``, ``"audio"``).
     """
     limits = limits or UploadLimits()
-    if not path:
-        raise InputError(f"upload a {what} first")
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"the uploaded {what} is missing on the server; upload it again")
+    path = _uploaded(path, what)
     name = _display_name(path)
     suffix = path.suffix.lower()
     kind = _kinds_of(suffix, kinds)
@@ -87,11 +93,7 @@ def check_file_type(path: str | Path | None, suffixes: tuple[str, ...], limits: 
                     what: str = "file") -> Path:
     """Size and extension check only, for files that are not necessarily media (Verify)."""
     limits = limits or UploadLimits()
-    if not path:
-        raise InputError(f"upload a {what} first")
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"the uploaded {what} is missing on the server; upload it again")
+    path = _uploaded(path, what)
     name = _display_name(path)
     if path.suffix.lower() not in suffixes:
         raise UnsupportedMediaError(f"{name}: {path.suffix or 'no extension'} is not accepted here; "
