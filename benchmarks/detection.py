@@ -9,9 +9,14 @@ Evaluation set (built in a throw-away directory, deleted at the end):
   :mod:`toolkit.detection.fakes` (``mouth_warp``, ``paste_other_frame``,
   ``paste_other_identity`` with the other person as donor);
 * generator-made fakes (hook): ``--fakes-dir DIR`` adds every video in ``DIR/<manipulation>/``
-  as a fake unit of that manipulation; name files ``<identity>__anything.mp4`` with identity
-  ``woman`` or ``man`` so the identity split holds (e.g. made by ``dftk generate`` with our
-  GAN plugins; their provenance is checked separately, see below).
+  as fakes of that manipulation; name files ``<identity>__anything.mp4`` with identity
+  ``woman`` or ``man`` (the person whose footage it is) so the identity split holds
+  (``benchmarks/gan_fakes.py`` makes them with our GAN generators). Each file is cut into
+  segments and re-encoded exactly like the real units (same face-frame segmentation, same
+  CRFs, no audio): the detectors see pixels only, never the output writer's encoder
+  settings, audio track or C2PA manifest. The invisible watermark stays in the pixels; the
+  watermark control below measures whether the fused detectors react to it. The files as
+  made (marked and signed) go to the provenance check.
 
 Splits: the fusion is evaluated leave-one-manipulation-out *and* leave-one-identity-out:
 for every (manipulation m, identity i) it is fitted on the units of the other identity
@@ -147,11 +152,11 @@ def build_units(work: Path, seconds: float, crfs: list[int], seed: int, log) -> 
     return units
 
 
-def extra_fakes(fakes_dir: Path | None) -> list[Unit]:
-    """The hook for generator-made fakes: DIR/<manipulation>/<identity>__*.mp4."""
+def fakes_files(fakes_dir: Path | None) -> list[tuple[Path, str, str]]:
+    """(path, manipulation, identity) of the generator-made fakes: DIR/<manipulation>/<identity>__*.mp4."""
     if fakes_dir is None:
         return []
-    units = []
+    files = []
     for sub in sorted(p for p in fakes_dir.iterdir() if p.is_dir()):
         for path in sorted(sub.glob("*")):
             if path.suffix.lower() in (".mp4", ".mov", ".mkv"):
@@ -159,7 +164,22 @@ def extra_fakes(fakes_dir: Path | None) -> list[Unit]:
                 if identity not in set(SOURCES.values()):
                     raise SystemExit(f"{path}: name generator fakes <identity>__*.mp4 with identity in "
                                      f"{sorted(set(SOURCES.values()))}")
-                units.append(Unit(f"{sub.name}/{path.stem}", path, identity, sub.name, -1))
+                files.append((path, sub.name, identity))
+    return files
+
+
+def extra_fakes(files: list[tuple[Path, str, str]], work: Path, seconds: float, crfs: list[int], log) -> list[Unit]:
+    """Generator-made fakes cut and re-encoded like the real units (pixels only: no audio, no manifest)."""
+    units = []
+    for path, manipulation, identity in files:
+        frames, fps = face_pass(path)
+        segs = segments(frames, fps, seconds)
+        for s, seg in enumerate(segs):
+            for crf in crfs:
+                unit_name = f"{manipulation}/{path.stem}_s{s}_crf{crf}"
+                out = encode([f.image for f in seg], fps, work / f"{manipulation}__{path.stem}_s{s}_crf{crf}.mp4", crf)
+                units.append(Unit(unit_name, out, identity, manipulation, crf))
+        log(f"{manipulation}/{path.name}: {len(segs)} segment(s)" + ("" if segs else " (too little face: not used)"))
     return units
 
 
@@ -234,12 +254,17 @@ def lomo_fusion(units: list[Unit]) -> tuple[dict, dict[str, dict[str, float]]]:
         out[m] = {"video": metrics.summary(labels, scores), "frame": metrics.summary(*frame_preds[m])}
     # Mean over the held-out manipulations (each fold's model has its own calibration, so
     # pooling their probabilities into one ranking would mix scales).
-    def mean_of(level: str, key: str) -> float | None:
-        vals = [out[m][level][key] for m in manipulations if out[m][level][key] is not None]
+    def mean_of(group: list[str], level: str, key: str) -> float | None:
+        vals = [out[m][level][key] for m in group if out[m][level][key] is not None]
         return float(np.mean(vals)) if vals else None
 
-    out["mean"] = {level: {"n": sum(out[m][level]["n"] for m in manipulations),
-                           **{k: mean_of(level, k) for k in ("auc", "eer", "ap")}} for level in ("video", "frame")}
+    groups = {"mean": manipulations}
+    gan = [m for m in manipulations if m.startswith("gan_")]
+    if gan and len(gan) < len(manipulations):  # the held-out GAN generators and the non-GAN manipulations apart
+        groups = {"mean_gan": gan, "mean_non_gan": [m for m in manipulations if m not in gan], "mean": manipulations}
+    for label, group in groups.items():
+        out[label] = {level: {"n": sum(out[m][level]["n"] for m in group),
+                              **{k: mean_of(group, level, k) for k in ("auc", "eer", "ap")}} for level in ("video", "frame")}
     return {"folds": folds, "results": out}, preds
 
 
@@ -259,7 +284,7 @@ def detector_table(units: list[Unit]) -> dict:
     return table
 
 
-def provenance_check(units: list[Unit], work: Path, log) -> dict:
+def provenance_check(units: list[Unit], work: Path, log, generated: list[Path] = ()) -> dict:
     """Zero false positives on real media; every output of the core writer flagged."""
     from plugins.det_provenance import ProvenanceDetector
     from toolkit.detection.analysis import analyse_clip
@@ -312,12 +337,64 @@ def provenance_check(units: list[Unit], work: Path, log) -> dict:
             r2 = det.analyze(analyse_clip(stripped))
             stripped_flagged += bool(r2.clip_score and r2.clip_score >= 1.0)
     out["our_outputs"] = {"checked": len(fakes), "flagged": flagged, "writer": writer_available, "details": details}
+    if generated:  # the generator outputs exactly as run_generation wrote them
+        rows = []
+        for p in generated:
+            r = det.analyze(analyse_clip(p))
+            rows.append({"file": f"{p.parent.name}/{p.name}", "score": r.clip_score, "explanation": r.explanation})
+        out["generator_outputs"] = {"checked": len(rows), "flagged": sum(bool(r["score"] and r["score"] >= 1.0)
+                                                                         for r in rows), "details": rows}
+        segs = [u for u in units if u.label and u.crf >= 0 and u.manipulation.startswith("gan_")]
+        out["generator_units_reencoded"] = {"checked": len(segs), "flagged": sum(
+            bool(u.scores.get("provenance") and u.scores["provenance"] >= 1.0) for u in segs),
+            "how": "the segments the fused detectors scored (re-encoded, no manifest: watermark only)"}
+        log(f"provenance: {out['generator_outputs']['flagged']}/{len(rows)} generator outputs flagged as made, "
+            f"{out['generator_units_reencoded']['flagged']}/{len(segs)} of their re-encoded segments")
     if writer_available:
         out["our_outputs_reencoded"] = {"checked": len(fakes), "flagged": stripped_flagged,
                                         "how": "decoded and re-encoded with H.264 CRF 28 (no manifest left)"}
     log(f"provenance: {len(false_pos)} false positives on {len(real_paths)} real files; "
         f"{flagged}/{len(fakes)} of our outputs flagged, {stripped_flagged} after re-encoding")
     return out
+
+
+def watermark_control(units: list[Unit], work: Path, log) -> dict:
+    """Do the fused detectors react to dftk's invisible watermark? Real units, marked, re-encoded, re-scored.
+
+    Generator-made fakes carry the watermark in their pixels even after re-encoding; if a
+    fused detector scored marked real footage higher, it would be finding the mark, not
+    the manipulation. Each real unit goes through the core output writer (watermark and
+    manifest), is decoded and re-encoded at its CRF like every unit, and is scored again.
+    """
+    from toolkit.detection.analysis import analyse_clip
+    from toolkit.detection.suite import run_detectors, select_detectors
+    from toolkit.generation import GeneratedVideo, SourceType
+    from toolkit.media import VideoReader
+    from toolkit.output import write_generated
+
+    detectors = select_detectors(FUSED)
+    rows = []
+    for u in [u for u in units if u.label == 0]:
+        reader = VideoReader(u.path)
+        marked = work / "watermark_control" / f"{u.name}_marked.mp4"
+        marked.parent.mkdir(parents=True, exist_ok=True)
+        write_generated(GeneratedVideo(frames=[f.image for f in reader], fps=reader.fps, model="watermark-control",
+                                       source_type=SourceType.COMPOSITE, ingredients=[u.path]),
+                        marked, plugin="benchmark", plugin_version="0", consent=None)
+        again = VideoReader(marked)
+        reencoded = encode([f.image for f in again], again.fps, marked.with_name(f"{u.name}_marked_crf{u.crf}.mp4"), u.crf)
+        scores = {r.detector: (r.clip_score if r.applicable else None)
+                  for r in run_detectors(analyse_clip(reencoded), detectors)}
+        rows.append({"unit": u.name, "unmarked": {d: u.scores.get(d) for d in FUSED}, "marked": scores})
+    delta = {}
+    for d in FUSED:
+        pairs = [(r["unmarked"][d], r["marked"][d]) for r in rows
+                 if r["unmarked"][d] is not None and r["marked"][d] is not None]
+        delta[d] = {"units": len(pairs), "mean_delta": float(np.mean([b - a for a, b in pairs])) if pairs else None,
+                    "max_abs_delta": float(np.max([abs(b - a) for a, b in pairs])) if pairs else None}
+    log("watermark control (marked minus unmarked real-unit score): " + ", ".join(
+        f"{d} {fmt(v['mean_delta'])} (max |d| {fmt(v['max_abs_delta'])})" for d, v in delta.items()))
+    return {"delta": delta, "units": rows}
 
 
 def speed(log) -> dict:
@@ -396,7 +473,8 @@ def write_docs(result: dict) -> None:
         f"H.264 CRF {', '.join(map(str, result['crfs']))}).",
         "",
         "Fusion rows: leave-one-manipulation-and-identity-out (fitted without the held-out manipulation "
-        "and without the test person); `mean` averages the held-out manipulations. Detector rows: each "
+        "and without the test person); `mean` averages the held-out manipulations (`mean_gan`: the held-out GAN "
+        "generators, `gan_*`, made by `benchmarks/gan_fakes.py`; `mean_non_gan`: the others). Detector rows: each "
         "detector alone (nothing fitted on the benchmark); `all` ranks every fake against every real unit. "
         "`units`: units scored (fusion) or units where the detector was applicable.",
         "",
@@ -409,6 +487,15 @@ def write_docs(result: dict) -> None:
            if ours.get("writer") else
            f"{ours.get('flagged')} of {ours.get('checked')} C2PA-signed outputs flagged ({p.get('writer_note')})."),
         "",
+        *([f"Generator outputs as made (watermarked, C2PA-signed): {p['generator_outputs']['flagged']} of "
+           f"{p['generator_outputs']['checked']} flagged by provenance; {p['generator_units_reencoded']['flagged']} of "
+           f"{p['generator_units_reencoded']['checked']} of the re-encoded segments the fused detectors scored "
+           "(watermark only).", ""] if p.get("generator_outputs") else []),
+        *([("Watermark control (each real unit marked by the output writer, re-encoded, re-scored; mean change of "
+            "the detector's clip score, max |change|): " + ", ".join(
+                f"{d} {fmt(v['mean_delta'])} ({fmt(v['max_abs_delta'])})"
+                for d, v in result["watermark_control"]["delta"].items()) + "."), ""]
+          if result.get("watermark_control") else []),
         f"Speed (default suite, {s['file']} {s['size']}, {s['source_frames']} frames): {s['fps_wall']} frames/s wall-clock "
         f"with load average {s['load_average_1min'][0]} on {s['cores']} shared cores; {s['fps_per_cpu_second']} frames "
         "per CPU-second of the process (a lower bound on the rate of an unshared machine).",
@@ -448,7 +535,9 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="dftk-detbench-"))
     try:
         t0 = time.time()
-        units = build_units(work, args.segment_seconds, crfs, args.seed, log) + extra_fakes(args.fakes_dir)
+        generated = fakes_files(args.fakes_dir)
+        units = build_units(work, args.segment_seconds, crfs, args.seed, log) + extra_fakes(
+            generated, work, args.segment_seconds, crfs, log)
         log(f"{len(units)} units built in {time.time() - t0:.0f} s")
         score_units(units, log)
         lomo, _ = lomo_fusion(units)
@@ -460,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
                                      "lomo_mean_video_auc": lomo["results"]["mean"]["video"]["auc"]})
         if not args.no_fit:
             shipped.write(ROOT / "toolkit" / "detection" / "fusion.json")
-        prov = provenance_check(units, work, log)
+        prov = provenance_check(units, work, log, [g[0] for g in generated])
+        wm = watermark_control(units, work, log) if generated else None
         spd = None if args.skip_speed else speed(log)
         result = {
             "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -474,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
                                "intercept": round(shipped.calibration.intercept, 4), "bands": shipped.bands},
             "detectors": det,
             "provenance": prov,
+            "watermark_control": wm,
             "speed": spd,
             "unit_scores": [{"unit": u.name, "identity": u.identity, "manipulation": u.manipulation, "crf": u.crf,
                              "scores": u.scores, "seconds": round(u.seconds, 2)} for u in units],

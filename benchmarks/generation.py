@@ -13,7 +13,19 @@ Trains each preset on the first 75% of WolfgangLanger_Pexels.mp4 (the subject's
 * wall and CPU time of each preset's training (the machine's load average is recorded:
   other processes on a shared machine stretch wall time, not CPU time).
 
+* lip-sync: her clip (9.6-18.5 s, where nothing covers her mouth: ``LIPSYNC_SPAN`` of
+  ``benchmarks/gan_fakes.py``) made to speak espeak-ng text by the ``lipsync`` generator, the way users
+  run it (:func:`toolkit.jobs.generate.run_generation` with an attested consent record and
+  her record-bound personal model, trained by :func:`toolkit.jobs.train.run_training` on
+  the whole clip, or reused: the same record and model as ``benchmarks/gan_fakes.py``).
+  Mouth aperture (MediaPipe on the decoded output) vs the speech envelope of its audio:
+  Pearson r at the best lag within 4 frames, and that lag
+  (:func:`toolkit.lipsync.measure.measure_video_sync`). Baseline: her real frames, in the
+  same order (played back and forth as the generator does when the speech outlasts the
+  span), against the same audio.
+
     PYTHONPATH=. python benchmarks/generation.py --presets quick [standard]
+    PYTHONPATH=. python benchmarks/generation.py --lipsync-only   # add the lip-sync rows to the last JSON
 
 Targets: face SSIM >= 0.85, AKD <= 2 px, quick training <= 10 min on 2 cores, >= 15 fps.
 """
@@ -133,6 +145,49 @@ def cross_grid(model: PersonalModel, path: Path, rows: int = 4) -> None:
     write_image(path, np.concatenate(lines, 0)[::2, ::2])
 
 
+def lipsync_sync(preset: str, work: Path) -> dict:
+    """Her clip speaking text through the lipsync job; mouth-audio sync of the output and of the real frames."""
+    from benchmarks.gan_fakes import LIPSYNC_SPAN as SPANS
+    from benchmarks.gan_fakes import benchmark_record, ensure_model
+    from toolkit.cli.demo import TEXT
+    from toolkit.gan.lipsync import pingpong_index
+    from toolkit.generation import GenerationRequest
+    from toolkit.jobs.generate import run_generation
+    from toolkit.lipsync.measure import measure_video_sync, video_apertures
+    from toolkit.lipsync.sync import audio_envelope, av_sync
+    from toolkit.media import read_audio
+    from toolkit.paths import subdir
+
+    LIPSYNC_SPAN = SPANS["woman"]
+    clip = sample_path(SUBJECT)
+    record, _ = benchmark_record("woman", preset, subdir("benchmark_fakes"), clip, print)
+    model = ensure_model(record, clip, preset, print)
+    out = work / "lipsync.mp4"
+    t0 = time.perf_counter()
+    job = run_generation(GenerationRequest("lipsync", record.id, out, {"video": str(clip)}, {"text": TEXT, **LIPSYNC_SPAN}))
+    if job.state != "succeeded":
+        raise SystemExit(f"lip-sync failed: {job.error}")
+    seconds = time.perf_counter() - t0
+    generated = measure_video_sync(out)
+    n = len(generated.aperture)
+    speech = read_audio(out, 16000)  # the output's own track: what a viewer hears
+    real_ap, fps = video_apertures(clip, LIPSYNC_SPAN["start"], LIPSYNC_SPAN["end"])
+    real_ap = real_ap[[pingpong_index(k, len(real_ap)) for k in range(n)]]
+    real = av_sync(real_ap, audio_envelope(speech, 16000, fps, n), fps, max_lag_frames=4)
+
+    def row(sync, aperture) -> dict:
+        a = aperture[np.isfinite(aperture)]
+        return {"correlation": round(sync.correlation, 3), "lag_frames": sync.lag_frames,
+                "correlation_at_zero": round(sync.correlation_at_zero, 3), "frames_used": sync.frames_used,
+                "aperture_spread": round(float(np.percentile(a, 95) - np.percentile(a, 5)), 4) if a.size else 0.0}
+
+    return {"preset": preset, "text": TEXT, "span_s": LIPSYNC_SPAN, "frames": n, "fps": round(fps, 3),
+            "seconds_to_generate": round(seconds, 1), "consent": record.id,
+            "model": {"path": model["model"], "cached": model["cached"], "trained_on": "the whole clip (run_training)"},
+            "generated": row(generated.sync, generated.aperture), "real_same_audio": row(real, real_ap),
+            "measure": "Pearson r of MediaPipe mouth aperture vs audio envelope (dB) at the best lag within 4 frames"}
+
+
 def table(results: dict) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -157,6 +212,17 @@ def table(results: dict) -> None:
         s.add_row(preset, str(tm["steps"]), f"{tm['wall_s'] / 60:.1f}", f"{tm['cpu_s'] / 60:.1f}",
                   f"{tm['load_avg_before']}->{tm['load_avg_after']}", f"{sp['render_fps']}", f"{sp['session_fps']}")
     Console(width=150).print(s)
+    ls = results.get("lipsync")
+    if ls:
+        t = Table(title=f"Lip-sync: her clip {ls['span_s']['start']}-{ls['span_s']['end']} s speaks espeak text "
+                        f"({ls['frames']} frames): mouth aperture vs audio envelope")
+        for col in ("preset", "video", "r (best lag)", "lag frames", "r at lag 0", "mouth frames", "aperture spread"):
+            t.add_column(col)
+        for name, label in (("generated", "lipsync output"), ("real_same_audio", "real frames, same audio")):
+            v = ls[name]
+            t.add_row(ls["preset"], label, f"{v['correlation']:.3f}", str(v["lag_frames"]),
+                      f"{v['correlation_at_zero']:.3f}", str(v["frames_used"]), f"{v['aperture_spread']:.4f}")
+        Console(width=150).print(t)
 
 
 def main() -> None:
@@ -168,8 +234,19 @@ def main() -> None:
     ap.add_argument("--models", type=Path, default=None, help="keep the trained models here")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/generation.json")
     ap.add_argument("--images", type=Path, default=ROOT / "docs/images")
+    ap.add_argument("--lipsync-preset", default="quick",
+                    help="preset of her record-bound model for the lip-sync rows (trained once, then reused)")
+    ap.add_argument("--lipsync-only", action="store_true",
+                    help="only (re)measure lip-sync and add it to the existing --json (no reenactment training)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.lipsync_only:
+        results = json.loads(args.json.read_text())
+        results["lipsync"] = lipsync_sync(args.lipsync_preset, Path(tempfile.mkdtemp(prefix="dftk-bench-")))
+        args.json.write_text(json.dumps(results, indent=2))
+        table(results)
+        print(f"wrote {args.json}")
+        return
     models = args.models or Path(tempfile.mkdtemp(prefix="dftk-bench-"))
     models.mkdir(parents=True, exist_ok=True)
     results: dict = {"subject": SUBJECT, "holdout": HOLDOUT, "targets": TARGETS, "cpu_count": os.cpu_count(),
@@ -189,6 +266,7 @@ def main() -> None:
                                       "card_losses": model.card.losses, "holdout_frames": int(len(holdout))}
         grid(model, clip, holdout, args.images / f"generation_{preset}_selfreenact.png")
         cross_grid(model, args.images / f"generation_{preset}_crossreenact.png")
+    results["lipsync"] = lipsync_sync(args.lipsync_preset, models)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2))
     table(results)
