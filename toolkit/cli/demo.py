@@ -28,8 +28,8 @@ SUBJECT_CLIP = "WolfgangLanger_Pexels.mp4"
 OTHER_CLIP = "single_face.mp4"
 OPERATOR = "dftk demo"
 SUBJECT = "the woman in WolfgangLanger_Pexels.mp4 (Pexels sample, demo)"
-# Seconds of her clip where nothing covers her mouth (a hand does, later on).
-LIPSYNC_SPAN = {"start": 7.5, "end": 14.2}
+# Seconds of her clip where nothing covers her mouth (her hand does from about 3.5 s to 9.3 s).
+LIPSYNC_SPAN = {"start": 9.6, "end": 18.5}
 TEXT = "Hello. I agreed to this demo. Everything dftk makes is watermarked and signed."
 RELEASE = """dftk demo release (not a legal document)
 
