@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 from toolkit.detection import ClipAnalysis, Detector, DetectorResult, Evidence, FrameScore
 from toolkit.hookspecs import hookimpl
 

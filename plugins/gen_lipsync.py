@@ -22,7 +22,7 @@ The output is a composite of the subject's video (its C2PA parent) and the new a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -52,15 +52,11 @@ class LipsyncGenerator(Generator):
     version = "1"
 
     def generate(self, request: GenerationRequest, context: GenerationContext) -> GeneratedVideo:
-        video = request.inputs.get("video")
-        if not video:
-            raise InputError("lipsync needs footage of the subject (input 'video')")
-        video = Path(video)
+        video = request.input_path("video", "footage of the subject")
         start, end = _time_range(request.options)
         reader = VideoReader(video, start=start, end=end)  # typed error for a missing or unreadable file
         fps = reader.fps or 25.0
-        model = PersonalModel.for_consent(request.consent_id, context.model_dir, context.device or "cpu")
-        model.check_record(context.consent)
+        model = PersonalModel.for_generation(request.consent_id, context)
         track, audio, audio_rate, ingredients = speech_track(request, fps, context.model_dir)
         renderer = MouthRenderer(model)
         n_out = track.n_frames

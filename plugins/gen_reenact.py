@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from toolkit.errors import InputError, JobCancelled, NoFaceError
+from toolkit.errors import JobCancelled, NoFaceError
 from toolkit.gan import landmarks as lmk
 from toolkit.gan.model import PersonalModel
 from toolkit.gan.reenact import ReenactSession
@@ -33,13 +33,9 @@ class ReenactGenerator(Generator):
     version = "1"
 
     def generate(self, request: GenerationRequest, context: GenerationContext) -> GeneratedVideo:
-        driver = request.inputs.get("driver")
-        if not driver:
-            raise InputError("reenact needs a driver video (input 'driver')")
-        driver = Path(driver)
+        driver = request.input_path("driver", "a driver video")
         reader = VideoReader(driver)  # raises a typed error for a missing or unreadable file
-        model = PersonalModel.for_consent(request.consent_id, context.model_dir, context.device or "cpu")
-        model.check_record(context.consent)
+        model = PersonalModel.for_generation(request.consent_id, context)
         _require_face(driver, reader.fps)
         total = reader.frame_count or None
         keep_audio = bool(request.options.get("audio", True)) and reader.info.audio is not None

@@ -11,12 +11,11 @@ destination video (its C2PA parent) and keeps its audio (option ``audio`` false 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from toolkit.errors import InputError, JobCancelled, NoFaceError
+from toolkit.errors import JobCancelled, NoFaceError
 from toolkit.gan.model import PersonalModel
 from toolkit.gan.swap import SwapRenderer, destination_neutral
 from toolkit.gan.tracking import smoothed_track
@@ -33,14 +32,10 @@ class SwapGenerator(Generator):
     version = "1"
 
     def generate(self, request: GenerationRequest, context: GenerationContext) -> GeneratedVideo:
-        target = request.inputs.get("target")
-        if not target:
-            raise InputError("swap needs a destination video (input 'target')")
-        target = Path(target)
+        target = request.input_path("target", "a destination video")
         reader = VideoReader(target)  # typed error for a missing or unreadable file
         fps = reader.fps or 25.0
-        model = PersonalModel.for_consent(request.consent_id, context.model_dir, context.device or "cpu")
-        model.check_record(context.consent)
+        model = PersonalModel.for_generation(request.consent_id, context)
         # First pass: follow the destination face through the clip (its typical face is the
         # reference its motion is measured from). Meshes are small; frames are decoded again.
         meshes: list[np.ndarray | None] = []

@@ -17,6 +17,8 @@ from typing import Any, Callable, ClassVar, Iterable
 
 import numpy as np
 
+from toolkit.errors import InputError
+
 SCOPES = ("reenact", "lipsync", "swap")
 
 
@@ -34,6 +36,13 @@ class GenerationRequest:
     output: Path
     inputs: dict[str, str] = field(default_factory=dict)  # named input files, see Generator.inputs
     options: dict[str, Any] = field(default_factory=dict)  # generator-specific (text, preset...)
+
+    def input_path(self, name: str, what: str) -> Path:
+        """The named input file; a one-line InputError naming ``what`` when it was not given."""
+        value = self.inputs.get(name)
+        if not value:
+            raise InputError(f"{self.generator} needs {what} (input {name!r})")
+        return Path(value)
 
 
 @dataclass

@@ -13,6 +13,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -152,6 +153,14 @@ class PersonalModel:
         model = cls.load(path, device, threads)
         if model.card.consent_id != consent_id:
             raise ModelError(f"{path.name} was trained for consent {model.card.consent_id}, not {consent_id}")
+        return model
+
+    @classmethod
+    def for_generation(cls, consent_id: str, context: Any) -> "PersonalModel":
+        """The model a generator run uses: :meth:`for_consent` on the run's device, then
+        :meth:`check_record` against the verified record the core handed over."""
+        model = cls.for_consent(consent_id, context.model_dir, context.device or "cpu")
+        model.check_record(context.consent)
         return model
 
     def check_record(self, record) -> None:

@@ -35,7 +35,7 @@ class CartoonGenerator(Generator):
     def generate(self, request: GenerationRequest, context: GenerationContext) -> GeneratedVideo:
         from toolkit.media import VideoReader
 
-        reader = VideoReader(request.inputs["video"])
+        reader = VideoReader(request.input_path("video", "a clip of the subject"))
         levels = int(request.options.get("levels", 8))
         edges = bool(request.options.get("edges", True))
 
