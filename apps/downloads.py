@@ -13,7 +13,6 @@ staged there by us, so the data dir (keys, consent records, jobs DB) can stay on
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.errors import DftkError
+from toolkit.hashing import sha256_file
 from toolkit.output import OutputRecord
 
 
@@ -36,14 +36,6 @@ class Offer:
     sha256: str
     kind: str  # "generated" (output writer) or "report" (detection report writer)
     label: str  # what the user sees in the download list
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _default_staging_dir() -> Path:
@@ -73,7 +65,7 @@ class DownloadAllowList:
     def offer_report(self, path: Path | str) -> Offer:
         """Allow a report the detection report writer just wrote (hashed now)."""
         path = Path(path).resolve()
-        offer = Offer(path, _sha256(path), "report", path.name)
+        offer = Offer(path, sha256_file(path), "report", path.name)
         self._add(offer)
         return offer
 
@@ -106,7 +98,7 @@ class DownloadAllowList:
             offer = self._offers.get(key)
         if offer is None:
             raise DownloadRefused("that file is not offered for download")
-        if not offer.path.is_file() or _sha256(offer.path) != offer.sha256:
+        if not offer.path.is_file() or sha256_file(offer.path) != offer.sha256:
             raise DownloadRefused(f"{offer.label} changed or vanished since it was written; run the job again")
         return str(self._stage(offer))
 

@@ -13,12 +13,13 @@ outlives their consent.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from toolkit.hashing import sha256_file
+from toolkit.media.atomic import atomic_path
 
 EVIDENCE_DIR = "consent_evidence"
 
@@ -37,17 +38,11 @@ def keep_evidence(record_id: str, recording: Path | str, sha256: str, registry: 
     """Copy ``recording`` into the evidence folder (atomically) after checking its hash."""
     recording = Path(recording)
     dest = evidence_dir(registry) / f"{record_id}{recording.suffix.lower() or '.mp4'}"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{record_id}.", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(dest) as tmp:
         shutil.copyfile(recording, tmp)
-        if file_sha256(tmp) != sha256:
+        if sha256_file(tmp) != sha256:
             raise ValueError(f"{recording.name} changed while it was being kept")
         os.chmod(tmp, 0o600)  # the subject's face and voice: not for other users of the machine
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return dest
 
 
@@ -57,7 +52,7 @@ def evidence_path(record: Any, registry: Any = None) -> Path | None:
     for path in sorted(folder.glob(f"{record.id}.*")):
         if path.name.endswith(".part") or path.name.startswith("."):
             continue
-        if file_sha256(path) == record.evidence_sha256:
+        if sha256_file(path) == record.evidence_sha256:
             return path
     return None
 
@@ -68,14 +63,6 @@ def delete_evidence(record_id: str, registry: Any = None) -> list[Path]:
         path.unlink(missing_ok=True)
         removed.append(path)
     return removed
-
-
-def file_sha256(path: Path | str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # Files a personal model of a record consists of in the models folder (toolkit.gan.model_path,

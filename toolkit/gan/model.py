@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from toolkit.gan.landmark_map import landmark_map
 from toolkit.gan.mesh_warp import MeshWarper, Triangulation
 from toolkit.gan.networks import Generator, GeneratorSpec
 from toolkit.gan.reference import Reference, reference_from_frame
+from toolkit.media.atomic import atomic_path
 
 _CONSENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -108,12 +108,8 @@ class PersonalModel:
                 "matrix": torch.from_numpy(ref.matrix.astype(np.float32)) if ref.matrix is not None else None,
             },
         }
-        tmp = path.with_name(f".{path.name}.part")
-        try:
+        with atomic_path(path) as tmp:
             torch.save(payload, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
         return path
 
     @classmethod

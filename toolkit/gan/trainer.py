@@ -9,7 +9,6 @@ feature matching + both adversarial terms, and its EMA copy (what is saved) foll
 from __future__ import annotations
 
 import copy
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import torch
 from toolkit.gan import losses as L
 from toolkit.gan.config import TrainConfig
 from toolkit.gan.networks import Generator, MultiScalePatchDiscriminator, TemporalDiscriminator
+from toolkit.media.atomic import atomic_path
 
 LOSS_KEYS = ("g_total", "l1", "ssim", "fm", "adv", "temporal", "d_frame", "d_temporal")
 
@@ -131,12 +131,8 @@ class GanTrainer:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any] | None:

@@ -70,11 +70,11 @@ def record_media(path: Path, record: Any) -> bool:
     reference was taken from show the subject by construction, so they need no
     embedder check; any other file does.
     """
-    from toolkit.consent.evidence import file_sha256
+    from toolkit.hashing import sha256_file
 
     if not path.is_file():
         return False
-    digest = file_sha256(path)
+    digest = sha256_file(path)
     known = {record.face.source_sha256}
     if not record.attested:
         known.add(record.evidence_sha256)

@@ -31,7 +31,8 @@ JOB_KIND = "train"
 
 def training_video(record: Any, video: Path | str | None, registry: Any = None, host: Any = None) -> tuple[Path, str]:
     """The recording to train on and how it is known to show the subject (one line)."""
-    from toolkit.consent.evidence import evidence_path, file_sha256
+    from toolkit.consent.evidence import evidence_path
+    from toolkit.hashing import sha256_file
 
     if video is None:
         if record.attested:
@@ -45,7 +46,7 @@ def training_video(record: Any, video: Path | str | None, registry: Any = None, 
     video = Path(video)
     if not video.is_file():
         raise InputError(f"{video}: no such video")
-    digest = file_sha256(video)
+    digest = sha256_file(video)
     if not record.attested and digest == record.evidence_sha256:
         return video, "the consent recording (its sha256 matches the record)"
     if digest == record.face.source_sha256:

@@ -16,8 +16,6 @@ model is worth using.
 
 from __future__ import annotations
 
-import io
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -30,6 +28,7 @@ from toolkit.errors import InputError, JobCancelled, ModelError
 from toolkit.lipsync.envelope import envelope_params, speech_activity
 from toolkit.lipsync.features import MEL_STEPS, N_MELS, log_mel, mel_windows
 from toolkit.lipsync.params import OPEN, clip_params, frame_count
+from toolkit.media.atomic import atomic_path
 
 FORMAT = "dftk-lipsync-audio2mouth"
 FORMAT_VERSION = 1
@@ -141,26 +140,19 @@ class AudioToMouth:
         import torch
 
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save(
-            {
-                "format": FORMAT,
-                "version": FORMAT_VERSION,
-                "name": self.name,
-                "state_dict": {k: v.cpu() for k, v in self.net.state_dict().items()},
-                "band_mean": torch.from_numpy(self.band_mean),
-                "band_std": torch.from_numpy(self.band_std),
-                "report": asdict(self.report) if self.report else None,
-            },
-            buffer,
-        )
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_bytes(buffer.getvalue())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_path(path) as tmp:
+            torch.save(
+                {
+                    "format": FORMAT,
+                    "version": FORMAT_VERSION,
+                    "name": self.name,
+                    "state_dict": {k: v.cpu() for k, v in self.net.state_dict().items()},
+                    "band_mean": torch.from_numpy(self.band_mean),
+                    "band_std": torch.from_numpy(self.band_std),
+                    "report": asdict(self.report) if self.report else None,
+                },
+                tmp,
+            )
         return path
 
     @classmethod
