@@ -63,8 +63,8 @@ def _generator_class(name: str, host: Any) -> type[Generator]:
     return cls
 
 
-def record_media(path: Path, record: Any) -> bool:
-    """Is ``path`` the very file the record was made from (same sha256)?
+def record_media(path: Path, record: Any) -> str | None:
+    """Which of the files the record was made from ``path`` is (same sha256), or None.
 
     The consent recording (captured records) and the clip or photo the record's face
     reference was taken from show the subject by construction, so they need no
@@ -73,12 +73,13 @@ def record_media(path: Path, record: Any) -> bool:
     from toolkit.hashing import sha256_file
 
     if not path.is_file():
-        return False
+        return None
     digest = sha256_file(path)
-    known = {record.face.source_sha256}
-    if not record.attested:
-        known.add(record.evidence_sha256)
-    return digest in known
+    if not record.attested and digest == record.evidence_sha256:
+        return "the consent recording"
+    if digest == record.face.source_sha256:
+        return "the clip the record's face reference was taken from"
+    return None
 
 
 def _guarded_frames(frames: Iterable[Any], name: str) -> Iterator[Any]:

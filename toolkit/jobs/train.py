@@ -32,7 +32,7 @@ JOB_KIND = "train"
 def training_video(record: Any, video: Path | str | None, registry: Any = None, host: Any = None) -> tuple[Path, str]:
     """The recording to train on and how it is known to show the subject (one line)."""
     from toolkit.consent.evidence import evidence_path
-    from toolkit.hashing import sha256_file
+    from toolkit.jobs.generate import record_media
 
     if video is None:
         if record.attested:
@@ -46,11 +46,9 @@ def training_video(record: Any, video: Path | str | None, registry: Any = None, 
     video = Path(video)
     if not video.is_file():
         raise InputError(f"{video}: no such video")
-    digest = sha256_file(video)
-    if not record.attested and digest == record.evidence_sha256:
-        return video, "the consent recording (its sha256 matches the record)"
-    if digest == record.face.source_sha256:
-        return video, "the clip the record's face reference was taken from (its sha256 matches)"
+    known = record_media(video, record)
+    if known:
+        return video, f"{known} (its sha256 matches the record)"
     from toolkit.consent import identity_verifier, verify_media_identity
 
     verifier = identity_verifier(record, registry=registry, host=host)
