@@ -228,6 +228,22 @@ def test_console_progress_draws_stages():
     assert "finding the face in each frame" in text and "training" in text and "3/8" in text
 
 
+def test_console_progress_keeps_counts_on_a_narrow_terminal():
+    import io
+
+    from rich.console import Console
+
+    from toolkit.gan import console_progress
+
+    buf = io.StringIO()
+    with console_progress(console=Console(file=buf, force_terminal=False, width=80)) as progress:
+        progress(12, 467, "finding the face in each frame")
+        progress(50, 800, "training: L1 0.123  SSIM 0.812 and a long tail that may be cut")
+    text = buf.getvalue()
+    # The stage name and the full count survive; only the loss message may be shortened.
+    assert "finding the face in each frame" in text and "50/800" in text and "12/467" in text
+
+
 def test_reenact_plugin_conforms(trained, clips):
     import plugins.gen_reenact as plugin
 
