@@ -340,7 +340,8 @@ def test_create_has_a_form_for_every_builtin_generator(client, app_url):
     assert {"/create_reenact", "/create_lipsync", "/create_swap"} <= set(endpoints)
     config = httpx.get(f"{app_url}config", timeout=10).json()
     ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
-    assert {"create-reenact-driver", "create-lipsync-video", "create-lipsync-audio", "create-lipsync-text",
+    assert {"create-reenact-driver", "create-lipsync-video", "create-lipsync-audio", "create-lipsync-audio-video",
+            "create-lipsync-text",
             "create-swap-target", "create-live-camera"} <= ids
 
 
@@ -354,18 +355,57 @@ def test_lipsync_from_typed_text_gives_a_signed_marked_download(client, trained_
     record, footage = trained_subject["record"], trained_subject["footage"]
     tone = tmp_path / "tone.wav"
     subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(tone), "synth", "1", "sine", "220"], check=True)
+    # Arguments: consent, video, audio, audio from a video's sound track, text.
     with pytest.raises(AppError, match="either as audio or as typed text, not both"):
-        client.predict(record.id, handle_file(str(footage)), handle_file(str(tone)), "Hello.",
+        client.predict(record.id, handle_file(str(footage)), handle_file(str(tone)), None, "Hello.",
                        api_name="/create_lipsync")
     with pytest.raises(AppError, match="lipsync needs audio"):
-        client.predict(record.id, handle_file(str(footage)), None, "", api_name="/create_lipsync")
-    video, summary, download = client.predict(record.id, handle_file(str(footage)), None, "Hello, I agreed to this.",
-                                              api_name="/create_lipsync")
+        client.predict(record.id, handle_file(str(footage)), None, None, "", api_name="/create_lipsync")
+    video, summary, download = client.predict(record.id, handle_file(str(footage)), None, None,
+                                              "Hello, I agreed to this.", api_name="/create_lipsync")
     report = verify_file(Path(download))
     assert report.c2pa.state == "Trusted" and report.agreement == "match"
     assert report.c2pa.consent.record_id == record.id and report.watermark.found
     info = probe(Path(download))
     assert info.audio is not None and 1.0 < info.duration < 5.0  # as long as the spoken words
+    assert f"`{record.id}`" in summary
+
+
+def test_lipsync_takes_the_speech_from_a_videos_sound_track(client, trained_subject, samples, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    from toolkit.media import probe, read_audio
+    from toolkit.verify import verify_file
+
+    record, footage = trained_subject["record"], trained_subject["footage"]
+    speech = tmp_path / "speech.wav"
+    subprocess.run(["espeak-ng", "-w", str(speech), "One, two, three, four, five."], check=True)
+    # A real clip (the man) with that speech as its sound track: what a user brings along.
+    talking = tmp_path / "talking.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(samples["single_face.mp4"]), "-i", str(speech),
+                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", str(talking)], check=True)
+    silent = tmp_path / "no_sound.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(samples["single_face.mp4"]), "-an", "-c:v", "copy",
+                    str(silent)], check=True)
+    with pytest.raises(AppError, match="no sound track"):
+        client.predict(record.id, handle_file(str(footage)), None, handle_file(str(silent)), "",
+                       api_name="/create_lipsync")
+    tone = tmp_path / "tone.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(tone), "synth", "1", "sine", "220"], check=True)
+    with pytest.raises(AppError, match="either as an audio file or as a video"):
+        client.predict(record.id, handle_file(str(footage)), handle_file(str(tone)), handle_file(str(talking)), "",
+                       api_name="/create_lipsync")
+    _, summary, download = client.predict(record.id, handle_file(str(footage)), None, handle_file(str(talking)), "",
+                                          api_name="/create_lipsync")
+    report = verify_file(Path(download))
+    assert report.c2pa.state == "Trusted" and report.agreement == "match"
+    # The output speaks the video's speech: its track is as long as the speech and as loud.
+    said = read_audio(speech, 16000)
+    heard = read_audio(Path(download), 16000)
+    assert abs(probe(Path(download)).duration - len(said) / 16000) < 0.5
+    rms = lambda x: float((x.astype("float64") ** 2).mean() ** 0.5)  # noqa: E731
+    assert rms(heard) > 0.3 * rms(said)
     assert f"`{record.id}`" in summary
 
 

@@ -20,7 +20,7 @@ from apps.errors import user_errors
 from apps.jobs import run_tracked_generation, session_key, wire_cancel
 from apps.provenance import report_markdown, verify_report
 from apps.tabs.common import consent_choices, sample_files
-from apps.uploads import check_text, check_upload
+from apps.uploads import VIDEO_TYPES, check_text, check_upload
 from toolkit.errors import InputError
 from toolkit.output import OutputRecord
 
@@ -29,7 +29,7 @@ SAMPLE_IMAGES = ("single_face.jpg",)
 SCOPE_TITLES = {"reenact": "Reenact", "lipsync": "Lip-sync", "swap": "Face swap"}
 SCOPE_HELP = {
     "reenact": "Another video's facial motion drives the consenting subject's face.",
-    "lipsync": "The subject's mouth follows new speech: an audio upload or typed text.",
+    "lipsync": "The subject's mouth follows new speech: an audio upload, the sound of a video, or typed text.",
     "swap": "The consenting subject's face goes into other footage.",
 }
 
@@ -108,6 +108,10 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
     base = f"create-{name}"
     with gr.Row():
         fields = [_input_component(key, desc, f"{base}-{key}") for key, desc in declared.items()]
+    # The audio picker takes sound files and the microphone only; speech is often in a video.
+    speech_videos = {key: gr.File(file_types=list(VIDEO_TYPES), label=f"...or the {key} from a video's sound track",
+                                  elem_id=f"{base}-{key}-video")
+                     for key, desc in declared.items() if input_kinds(key, desc)[0] == "audio"}
     for (key, desc), field in zip(declared.items(), fields):
         kind = input_kinds(key, desc)[0]
         samples = sample_files(*(SAMPLE_IMAGES if kind == "image" else SAMPLE_VIDEOS)) if kind != "audio" else []
@@ -141,6 +145,14 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
         for (key, desc), value in zip(declared.items(), files):
             if value:
                 inputs[key] = str(check_upload(value, input_kinds(key, desc), ctx.limits, what=key)[0])
+        for key, component in speech_videos.items():
+            if values[component]:
+                if key in inputs:
+                    raise InputError(f"give the {key} either as an audio file or as a video, not both")
+                path, info = check_upload(values[component], ("video",), ctx.limits, what=f"{key} video")
+                if info.audio is None:
+                    raise InputError(f"{path.name}: this video has no sound track to take the {key} from")
+                inputs[key] = str(path)
         replaced = None
         if words and words.strip():
             said = check_text(words, ctx.limits, what="text")
@@ -165,7 +177,7 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
                    f"`{record.result.get('watermark_id')}`.\n\n" + report_markdown(verify_report(offered.path)))
         return served, summary, served
 
-    event = run.click(create, inputs={consent, *fields, *([text] if text is not None else [])},
+    event = run.click(create, inputs={consent, *fields, *speech_videos.values(), *([text] if text is not None else [])},
                       outputs=[video, provenance, download], api_name=f"create_{name}", concurrency_id="dftk-heavy")
     wire_cancel(cancel, ctx.jobs, tab, [event])
 
