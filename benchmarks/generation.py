@@ -110,6 +110,45 @@ def speed(model: PersonalModel, clip, frames: int = 60) -> dict:
             "session_frame": list(model.reference.frame.shape[:2])}
 
 
+def retrieval_ceiling(model: PersonalModel, clip, train_idx: np.ndarray, holdout: np.ndarray,
+                      stride: int = 3) -> dict:
+    """What the training part of the recording can show of each held-out frame.
+
+    For every held-out frame (after the first, as in the ``first`` protocol) every
+    ``stride``-th training frame is warped to its landmarks and the best one is kept,
+    chosen by its face SSIM against the answer: an oracle no method has, so its score
+    bounds what copying any single training view can reach. A held-out stretch that the
+    training frames never show (another pose, another light) keeps it low.
+    """
+    from toolkit.gan.evaluate import face_masks
+    from toolkit.gan.losses import ssim_map
+
+    cands = train_idx[::stride]
+    best, best_first = [], []
+    first = holdout[0]
+    for t in holdout[1:]:
+        mask = torch.from_numpy(face_masks(clip.landmarks[[t]], clip.size)[0]).float()
+        real = torch.from_numpy(clip.crops[t]).permute(2, 0, 1).float()[None] / 255.0
+        scores = []
+        for i in range(0, len(cands), 32):
+            warped = np.stack([model.warper.warp(clip.crops[a], clip.landmarks[a], clip.landmarks[t])
+                               for a in cands[i:i + 32]])
+            p = torch.from_numpy(warped).permute(0, 3, 1, 2).float() / 255.0
+            with torch.no_grad():
+                s = ssim_map(p, real.expand_as(p), data_range=1.0)[:, 0]
+            scores.append((s * mask).sum((1, 2)) / mask.sum())
+        scores = torch.cat(scores)
+        best.append(float(scores.max()))
+        warped_first = model.warper.warp(clip.crops[first], clip.landmarks[first], clip.landmarks[t])
+        p = torch.from_numpy(warped_first).permute(2, 0, 1).float()[None] / 255.0
+        with torch.no_grad():
+            s = ssim_map(p, real, data_range=1.0)[0, 0]
+        best_first.append(max(best[-1], float((s * mask).sum() / mask.sum())))
+    return {"frames": len(best), "candidates": int(len(cands)), "stride": stride,
+            "ssim_best_training_view": float(np.mean(best)),
+            "ssim_best_view_or_source": float(np.mean(best_first))}
+
+
 def grid(model: PersonalModel, clip, holdout: np.ndarray, path: Path, rows: int = 4) -> None:
     """Rows of held-out frames: reference | driving landmarks | warp-only | GAN | real."""
     ref = Reference(clip.crops[holdout[0]], clip.landmarks[holdout[0]])
@@ -204,6 +243,12 @@ def table(results: dict) -> None:
                           f"{v['ssim_crop']:.4f}", f"{v['akd']:.2f}", f"{v['flicker_index']:.2f}",
                           f"{v['temporal_diff_ratio']:.2f}")
     Console(width=150).print(t)
+    for preset, r in results["presets"].items():
+        c = r.get("ceiling")
+        if c:
+            print(f"{preset}: retrieval ceiling (oracle: best of {c['candidates']} training views warped to each "
+                  f"held-out frame, picked by its SSIM): face SSIM {c['ssim_best_training_view']:.4f}; "
+                  f"with the source frame as a further candidate {c['ssim_best_view_or_source']:.4f}")
     s = Table(title="Speed and training time")
     for col in ("preset", "steps", "train wall min", "train CPU min", "load avg", "render fps", "session fps"):
         s.add_column(col)
@@ -238,8 +283,23 @@ def main() -> None:
                     help="preset of her record-bound model for the lip-sync rows (trained once, then reused)")
     ap.add_argument("--lipsync-only", action="store_true",
                     help="only (re)measure lip-sync and add it to the existing --json (no reenactment training)")
+    ap.add_argument("--ceiling-only", action="store_true",
+                    help="only add the retrieval ceiling of each preset's model kept in --models to the --json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.ceiling_only:
+        if not args.models:
+            raise SystemExit("--ceiling-only needs --models DIR holding benchmark-<preset>.pt")
+        results = json.loads(args.json.read_text())
+        for preset in args.presets:
+            model = PersonalModel.load(args.models / f"benchmark-{preset}.pt", device="cpu")
+            clip = load_subject_clip(sample_path(SUBJECT), model.size, preset_config(preset).max_frames)
+            train_idx, holdout = clip.split(HOLDOUT)
+            results["presets"][preset]["ceiling"] = retrieval_ceiling(model, clip, train_idx, holdout)
+        args.json.write_text(json.dumps(results, indent=2))
+        table(results)
+        print(f"wrote {args.json}")
+        return
     if args.lipsync_only:
         results = json.loads(args.json.read_text())
         results["lipsync"] = lipsync_sync(args.lipsync_preset, Path(tempfile.mkdtemp(prefix="dftk-bench-")))
@@ -262,7 +322,9 @@ def main() -> None:
         _, holdout = clip.split(HOLDOUT)
         metrics = {proto: evaluate_holdout(model, clip, holdout, reference=proto, akd=True)
                    for proto in ("first", "neutral")}
+        train_idx, _ = clip.split(HOLDOUT)
         results["presets"][preset] = {"training": timing, "metrics": metrics, "speed": speed(model, clip),
+                                      "ceiling": retrieval_ceiling(model, clip, train_idx, holdout),
                                       "card_losses": model.card.losses, "holdout_frames": int(len(holdout))}
         grid(model, clip, holdout, args.images / f"generation_{preset}_selfreenact.png")
         cross_grid(model, args.images / f"generation_{preset}_crossreenact.png")
