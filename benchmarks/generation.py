@@ -8,6 +8,9 @@ Trains each preset on the first 75% of WolfgangLanger_Pexels.mp4 (the subject's
   pixels at 256x256), for the GAN and the warp-only baseline, with two sources: the first
   held-out frame (first-order-model protocol) and the model's stored neutral reference;
 * flicker index against the real clip;
+* the retrieval ceiling: the best training frame warped to each held-out frame, chosen by
+  looking at the answer (what re-rendering any single view of the training part can reach),
+  and the previous real frame warped (how well the warp registers a face);
 * inference fps at 256x256 (``render``: warp + landmark map + generator) and end to end
   through ``ReenactSession.push`` (mesh tracking, render, paste-back into a 640x360 frame);
 * wall and CPU time of each preset's training (the machine's load average is recorded:
@@ -26,6 +29,7 @@ Trains each preset on the first 75% of WolfgangLanger_Pexels.mp4 (the subject's
 
     PYTHONPATH=. python benchmarks/generation.py --presets quick [standard]
     PYTHONPATH=. python benchmarks/generation.py --lipsync-only   # add the lip-sync rows to the last JSON
+    PYTHONPATH=. python benchmarks/generation.py --ceiling-only --models DIR   # add the ceiling of DIR's models
 
 Targets: face SSIM >= 0.85, AKD <= 2 px, quick training <= 10 min on 2 cores, >= 15 fps.
 """
@@ -119,16 +123,27 @@ def retrieval_ceiling(model: PersonalModel, clip, train_idx: np.ndarray, holdout
     chosen by its face SSIM against the answer: an oracle no method has, so its score
     bounds what copying any single training view can reach. A held-out stretch that the
     training frames never show (another pose, another light) keeps it low.
+    ``ssim_previous_frame``: each held-out frame rendered by warping the real frame before it
+    (how well the mesh and warp register a face when the look barely changes).
     """
     from toolkit.gan.evaluate import face_masks
     from toolkit.gan.losses import ssim_map
 
     cands = train_idx[::stride]
-    best, best_first = [], []
+    best, best_first, previous = [], [], []
     first = holdout[0]
+
+    def face_ssim(image: np.ndarray, real: torch.Tensor, mask: torch.Tensor) -> float:
+        p = torch.from_numpy(image).permute(2, 0, 1).float()[None] / 255.0
+        with torch.no_grad():
+            s = ssim_map(p, real, data_range=1.0)[0, 0]
+        return float((s * mask).sum() / mask.sum())
+
     for t in holdout[1:]:
         mask = torch.from_numpy(face_masks(clip.landmarks[[t]], clip.size)[0]).float()
         real = torch.from_numpy(clip.crops[t]).permute(2, 0, 1).float()[None] / 255.0
+        previous.append(face_ssim(model.warper.warp(clip.crops[t - 1], clip.landmarks[t - 1], clip.landmarks[t]),
+                                  real, mask))
         scores = []
         for i in range(0, len(cands), 32):
             warped = np.stack([model.warper.warp(clip.crops[a], clip.landmarks[a], clip.landmarks[t])
@@ -140,13 +155,11 @@ def retrieval_ceiling(model: PersonalModel, clip, train_idx: np.ndarray, holdout
         scores = torch.cat(scores)
         best.append(float(scores.max()))
         warped_first = model.warper.warp(clip.crops[first], clip.landmarks[first], clip.landmarks[t])
-        p = torch.from_numpy(warped_first).permute(2, 0, 1).float()[None] / 255.0
-        with torch.no_grad():
-            s = ssim_map(p, real, data_range=1.0)[0, 0]
-        best_first.append(max(best[-1], float((s * mask).sum() / mask.sum())))
+        best_first.append(max(best[-1], face_ssim(warped_first, real, mask)))
     return {"frames": len(best), "candidates": int(len(cands)), "stride": stride,
             "ssim_best_training_view": float(np.mean(best)),
-            "ssim_best_view_or_source": float(np.mean(best_first))}
+            "ssim_best_view_or_source": float(np.mean(best_first)),
+            "ssim_previous_frame": float(np.mean(previous))}
 
 
 def grid(model: PersonalModel, clip, holdout: np.ndarray, path: Path, rows: int = 4) -> None:
@@ -248,7 +261,8 @@ def table(results: dict) -> None:
         if c:
             print(f"{preset}: retrieval ceiling (oracle: best of {c['candidates']} training views warped to each "
                   f"held-out frame, picked by its SSIM): face SSIM {c['ssim_best_training_view']:.4f}; "
-                  f"with the source frame as a further candidate {c['ssim_best_view_or_source']:.4f}")
+                  f"with the source frame as a further candidate {c['ssim_best_view_or_source']:.4f}; "
+                  f"warping the previous real frame {c.get('ssim_previous_frame', float('nan')):.4f}")
     s = Table(title="Speed and training time")
     for col in ("preset", "steps", "train wall min", "train CPU min", "load avg", "render fps", "session fps"):
         s.add_column(col)
