@@ -63,10 +63,12 @@ def check_upload(
     kinds: tuple[str, ...],
     limits: UploadLimits | None = None,
     what: str = "file",
+    need_audio: bool = False,
 ) -> tuple[Path, MediaInfo]:
     """Validate one uploaded file; return its path and probed media info.
 
-    ``kinds`` names what the field accepts (``"video"``, ``"image"``, ``"audio"``).
+    ``kinds`` names what the field accepts (``"video"``, ``"image"``, ``"audio"``); an audio
+    file must hold sound, and so must a video with ``need_audio`` (speech taken from a video).
     """
     limits = limits or UploadLimits()
     path = _uploaded(path, what)
@@ -80,8 +82,9 @@ def check_upload(
     if size > limits.max_bytes:
         raise MediaTooLargeError(f"{name}: {size / 1e6:.0f} MB is over the {limits.max_mb:.0f} MB upload limit")
     info = probe(path, require_video=kind != "audio")
-    if kind == "audio" and info.audio is None:
-        raise InputError(f"{name}: contains no audio stream")
+    if (kind == "audio" or need_audio) and info.audio is None:
+        raise InputError(f"{name}: contains no audio stream" if kind == "audio"
+                         else f"{name}: this video has no sound track to take the {what} from")
     if not info.is_image and info.duration > limits.max_seconds:
         raise MediaTooLargeError(
             f"{name}: {info.duration:.0f} s is longer than the {limits.max_seconds:.0f} s limit; trim it first"

@@ -149,10 +149,8 @@ def _generator_form(ctx: WebContext, scope: str, name: str, cls: Any, consent: A
             if values[component]:
                 if key in inputs:
                     raise InputError(f"give the {key} either as an audio file or as a video, not both")
-                path, info = check_upload(values[component], ("video",), ctx.limits, what=f"{key} video")
-                if info.audio is None:
-                    raise InputError(f"{path.name}: this video has no sound track to take the {key} from")
-                inputs[key] = str(path)
+                inputs[key] = str(check_upload(values[component], ("video",), ctx.limits, what=key,
+                                               need_audio=True)[0])
         replaced = None
         if words and words.strip():
             said = check_text(words, ctx.limits, what="text")
