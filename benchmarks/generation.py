@@ -126,36 +126,20 @@ def retrieval_ceiling(model: PersonalModel, clip, train_idx: np.ndarray, holdout
     ``ssim_previous_frame``: each held-out frame rendered by warping the real frame before it
     (how well the mesh and warp register a face when the look barely changes).
     """
-    from toolkit.gan.evaluate import face_masks
-    from toolkit.gan.losses import ssim_map
+    from toolkit.gan.evaluate import face_masks, ssim_per_frame
 
     cands = train_idx[::stride]
     best, best_first, previous = [], [], []
-    first = holdout[0]
-
-    def face_ssim(image: np.ndarray, real: torch.Tensor, mask: torch.Tensor) -> float:
-        p = torch.from_numpy(image).permute(2, 0, 1).float()[None] / 255.0
-        with torch.no_grad():
-            s = ssim_map(p, real, data_range=1.0)[0, 0]
-        return float((s * mask).sum() / mask.sum())
-
     for t in holdout[1:]:
-        mask = torch.from_numpy(face_masks(clip.landmarks[[t]], clip.size)[0]).float()
-        real = torch.from_numpy(clip.crops[t]).permute(2, 0, 1).float()[None] / 255.0
-        previous.append(face_ssim(model.warper.warp(clip.crops[t - 1], clip.landmarks[t - 1], clip.landmarks[t]),
-                                  real, mask))
-        scores = []
-        for i in range(0, len(cands), 32):
-            warped = np.stack([model.warper.warp(clip.crops[a], clip.landmarks[a], clip.landmarks[t])
-                               for a in cands[i:i + 32]])
-            p = torch.from_numpy(warped).permute(0, 3, 1, 2).float() / 255.0
-            with torch.no_grad():
-                s = ssim_map(p, real.expand_as(p), data_range=1.0)[:, 0]
-            scores.append((s * mask).sum((1, 2)) / mask.sum())
-        scores = torch.cat(scores)
-        best.append(float(scores.max()))
-        warped_first = model.warper.warp(clip.crops[first], clip.landmarks[first], clip.landmarks[t])
-        best_first.append(max(best[-1], face_ssim(warped_first, real, mask)))
+        # Every candidate view, then the source frame, then the previous real frame.
+        views = np.stack([model.warper.warp(clip.crops[a], clip.landmarks[a], clip.landmarks[t])
+                          for a in (*cands, holdout[0], t - 1)])
+        n = len(views)
+        scores = ssim_per_frame(views, np.repeat(clip.crops[[t]], n, 0),
+                                np.repeat(face_masks(clip.landmarks[[t]], clip.size), n, 0))
+        best.append(float(scores[:-2].max()))
+        best_first.append(max(best[-1], float(scores[-2])))
+        previous.append(float(scores[-1]))
     return {"frames": len(best), "candidates": int(len(cands)), "stride": stride,
             "ssim_best_training_view": float(np.mean(best)),
             "ssim_best_view_or_source": float(np.mean(best_first)),

@@ -16,20 +16,33 @@ from toolkit.gan.data import SubjectClip
 from toolkit.gan.losses import ssim_map
 
 
+def _prepare(pred: np.ndarray, real: np.ndarray, masks: np.ndarray | None):
+    p = torch.from_numpy(pred).permute(0, 3, 1, 2).float() / 255.0
+    r = torch.from_numpy(real).permute(0, 3, 1, 2).float() / 255.0
+    w = (torch.from_numpy(masks.astype(np.float32))[:, None] if masks is not None
+         else torch.ones(len(p), 1, *p.shape[-2:]))
+    return p, r, w, w.sum(dim=(1, 2, 3)).clamp_min(1.0)
+
+
+def _ssim_per_frame(p: torch.Tensor, r: torch.Tensor, w: torch.Tensor, area: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        s = torch.cat([ssim_map(p[i:i + 16], r[i:i + 16], data_range=1.0) for i in range(0, len(p), 16)])
+    return (s * w).sum(dim=(1, 2, 3)) / area
+
+
+def ssim_per_frame(pred: np.ndarray, real: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
+    """(N,) SSIM of each frame pair (uint8 RGB), inside its mask when ``masks`` is given."""
+    return _ssim_per_frame(*_prepare(pred, real, masks)).numpy()
+
+
 def image_metrics(pred: np.ndarray, real: np.ndarray, masks: np.ndarray | None = None) -> dict[str, float]:
     """L1 (0..1 scale), PSNR (dB) and SSIM (RGB, Gaussian 11x11), per frame then averaged.
 
     With ``masks`` ((N, H, W) bool) the metrics cover only the masked pixels (the SSIM map
     is averaged inside the mask).
     """
-    p = torch.from_numpy(pred).permute(0, 3, 1, 2).float() / 255.0
-    r = torch.from_numpy(real).permute(0, 3, 1, 2).float() / 255.0
-    w = (torch.from_numpy(masks.astype(np.float32))[:, None] if masks is not None
-         else torch.ones(len(p), 1, *p.shape[-2:]))
-    area = w.sum(dim=(1, 2, 3)).clamp_min(1.0)
-    with torch.no_grad():
-        s = torch.cat([ssim_map(p[i:i + 16], r[i:i + 16], data_range=1.0) for i in range(0, len(p), 16)])
-    ssim = (s * w).sum(dim=(1, 2, 3)) / area
+    p, r, w, area = _prepare(pred, real, masks)
+    ssim = _ssim_per_frame(p, r, w, area)
     l1 = ((p - r).abs().mean(1, keepdim=True) * w).sum(dim=(1, 2, 3)) / area
     mse = (((p - r) ** 2).mean(1, keepdim=True) * w).sum(dim=(1, 2, 3)) / area
     psnr = 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
